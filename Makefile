@@ -1,0 +1,56 @@
+# Eduka Mail — the two commands: `make run` and `make test`.
+# Everything is installed into .venv with a Python 3.12+ found by scripts/find-python.
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+MANAGE := $(PY) manage.py
+
+.DEFAULT_GOAL := help
+.PHONY: help run test setup lint messages check-deploy clean
+
+help:
+	@echo "make run    set up and serve the application with demo data (http://127.0.0.1:8000)"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff"
+
+$(PY):
+	@interpreter=$$(scripts/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$interpreter"; \
+	"$$interpreter" -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Compiled catalogues are build products: made from the .po files at every set-up.
+messages: $(STAMP)
+	$(BIN)/pybabel compile -d locale -D django --statistics 2>&1 | grep -v '^$$' || true
+
+setup: $(STAMP) messages
+
+run: setup
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@echo
+	@echo "  Eduka Mail: http://127.0.0.1:$${EDUKA_PORT:-8000}/   caught mail: http://127.0.0.1:$${EDUKA_PORT:-8000}/dev/mail/"
+	@echo "  Stop everything with Ctrl-C."
+	@echo
+	$(BIN)/honcho -f Procfile.dev start
+
+test: setup
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+check-deploy: setup
+	DJANGO_SETTINGS_MODULE=eduka.settings.production \
+	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	FIELD_ENCRYPTION_KEYS="$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+	ALLOWED_HOSTS=eduka.example.org $(MANAGE) check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

@@ -1,0 +1,111 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import Profile, User
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.EmailField(
+        label=_("E-mail address"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    error_messages = {
+        # The same message whether the address exists or not: no user enumeration.
+        "invalid_login": _("Incorrect e-mail address or password."),
+        "inactive": _("This account is inactive."),
+    }
+
+
+class UserSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False,
+                        widget=forms.TextInput(attrs={"type": "search",
+                                                      "placeholder": _("Name or e-mail")}))
+    profile = forms.ModelChoiceField(label=_("Profile"), queryset=Profile.objects.all(),
+                                     required=False, empty_label=_("All profiles"))
+    active = forms.TypedChoiceField(
+        label=_("Status"), required=False, empty_value=None,
+        choices=[("", _("All")), ("1", _("Active")), ("0", _("Inactive"))],
+        coerce=lambda value: value == "1",
+    )
+
+
+class UserForm(forms.ModelForm):
+    """Create or edit a user. Uniqueness of the e-mail is case-insensitive."""
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "profile", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["profile"].required = True
+        self.fields["profile"].empty_label = None
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"].strip())
+        clashes = User.objects.filter(email__iexact=email)
+        if self.instance.pk:
+            clashes = clashes.exclude(pk=self.instance.pk)
+        if clashes.exists():
+            raise forms.ValidationError(
+                _("A user with this e-mail address already exists."), code="duplicate_email"
+            )
+        return email
+
+
+class PasswordPairMixin:
+    """Two password fields checked against Django's validators, spaces kept as typed."""
+
+    def clean_password2(self):
+        password1 = self.cleaned_data.get("password1")
+        password2 = self.cleaned_data.get("password2")
+        if password1 and password2 and password1 != password2:
+            raise forms.ValidationError(_("The two passwords do not match."),
+                                        code="password_mismatch")
+        return password2
+
+    def check_password_strength(self, user):
+        password = self.cleaned_data.get("password2")
+        if password:
+            try:
+                password_validation.validate_password(password, user)
+            except forms.ValidationError as error:
+                self.add_error("password2", error)
+
+
+def _password_field(label, help_text=""):
+    return forms.CharField(
+        label=label, strip=False, help_text=help_text,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class UserCreateForm(PasswordPairMixin, UserForm):
+    password1 = _password_field(_("Password"),
+                                password_validation.password_validators_help_text_html())
+    password2 = _password_field(_("Password (again)"))
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = User(email=cleaned.get("email", ""), first_name=cleaned.get("first_name", ""),
+                         last_name=cleaned.get("last_name", ""))
+        self.check_password_strength(candidate)
+        return cleaned
+
+
+class UserSetPasswordForm(PasswordPairMixin, forms.Form):
+    password1 = _password_field(_("New password"),
+                                password_validation.password_validators_help_text_html())
+    password2 = _password_field(_("New password (again)"))
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_password_strength(self.user)
+        return cleaned

@@ -1,0 +1,108 @@
+"""Idempotent demo data: a school, its classes, students and guardians, one user per profile."""
+
+from datetime import date
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import translation
+
+from accounts.models import Profile, User
+from accounts.profiles import sync_builtin_profiles
+from school.models import Guardian, School, SchoolClass, Student
+
+DEMO_PASSWORD = "eduka-demo-2026"  # noqa: S105 (demo data, printed on purpose)
+DEMO_DOMAIN = "demo.eduka.school"
+
+DEMO_USERS = [
+    (Profile.ADMIN, "admin", "Alice", "Martin"),
+    (Profile.DIRECTION, "direction", "Bernard", "Lefèvre"),
+    (Profile.SECRETARIAT, "secretariat", "Chloé", "Dubois"),
+    (Profile.ADMISSIONS, "admissions", "David", "Moreau"),
+    (Profile.TEACHER, "enseignant", "Emma", "Laurent"),
+    (Profile.PARENT, "parent", "Fatima", "Benali"),
+]
+CLASSES = [("6e A", "6e"), ("6e B", "6e"), ("5e A", "5e"), ("4e A", "4e"), ("3e A", "3e")]
+FIRST_NAMES = ["Léa", "Hugo", "Inès", "Louis", "Jade", "Gabriel", "Chloé", "Nathan", "Manon",
+               "Adam", "Camille", "Lucas", "Sarah", "Yanis", "Zoé", "Noah", "Lina", "Ethan"]
+LAST_NAMES = ["Bernard", "Petit", "Robert", "Richard", "Durand", "Leroy", "Moreau", "Simon",
+              "Laurent", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier",
+              "Morel", "Girard", "Andre", "Mercier", "Dupont", "Lambert", "Bonnet", "Francois"]
+PARENT_FIRST_NAMES = ["Sophie", "Thomas", "Nadia", "Julien", "Claire", "Karim", "Isabelle",
+                      "Olivier", "Amina", "Pierre"]
+STUDENTS_PER_CLASS = 8
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo school, its users and their logins. Idempotent."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        sync_builtin_profiles()
+        School.objects.get_or_create(
+            pk=1, defaults={"name": "Collège Jean Moulin (démo)",
+                            "address": "1 rue de l'École\n75000 Paris",
+                            "phone": "01 23 45 67 89",
+                            "contact_email": f"contact@{DEMO_DOMAIN}"},
+        )
+        classes = [SchoolClass.objects.get_or_create(name=name, defaults={"level": level})[0]
+                   for name, level in CLASSES]
+        serial = 0
+        for class_index, school_class in enumerate(classes):
+            for _ in range(STUDENTS_PER_CLASS):
+                serial += 1
+                last_name = LAST_NAMES[serial % len(LAST_NAMES)]
+                first_name = FIRST_NAMES[(serial * 7) % len(FIRST_NAMES)]
+                student, created = Student.objects.get_or_create(
+                    first_name=first_name, last_name=last_name,
+                    defaults={"school_class": school_class,
+                              "birth_date": date(2014 - class_index, 1 + serial % 12,
+                                                 1 + serial % 28)},
+                )
+                if created:
+                    student.guardians.set(self._guardians_for(serial, last_name))
+        users = self._users()
+        parent_user = users[Profile.PARENT]
+        guardian = Guardian.objects.filter(user__isnull=True, students__isnull=False).first()
+        if not Guardian.objects.filter(user=parent_user).exists() and guardian:
+            guardian.user = parent_user
+            guardian.email = parent_user.email
+            guardian.first_name, guardian.last_name = parent_user.first_name, parent_user.last_name
+            guardian.save()
+        self._print_logins(users)
+
+    def _guardians_for(self, serial, last_name):
+        guardians = []
+        for offset, civility in ((0, Guardian.Civility.MADAM), (1, Guardian.Civility.SIR)):
+            if offset and serial % 3 == 0:
+                continue  # some students have a single guardian
+            first_name = PARENT_FIRST_NAMES[(serial + offset * 3) % len(PARENT_FIRST_NAMES)]
+            email = f"{first_name}.{last_name}{serial}@parents.{DEMO_DOMAIN}".lower()
+            guardian, _ = Guardian.objects.get_or_create(
+                email=email,
+                defaults={"civility": civility, "first_name": first_name,
+                          "last_name": last_name,
+                          "phone": f"06 {serial:02d} {offset:02d} 00 {serial % 97:02d}"},
+            )
+            guardians.append(guardian)
+        return guardians
+
+    def _users(self):
+        users = {}
+        for code, local, first_name, last_name in DEMO_USERS:
+            email = f"{local}@{DEMO_DOMAIN}"
+            user = User.objects.filter(email__iexact=email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email, DEMO_PASSWORD, first_name=first_name, last_name=last_name,
+                    profile=Profile.objects.get(code=code),
+                )
+            users[code] = user
+        return users
+
+    def _print_logins(self, users):
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: "
+                                             f"{DEMO_PASSWORD}):"))
+        with translation.override(settings.LANGUAGE_CODE):
+            for user in users.values():
+                self.stdout.write(f"  {user.profile!s:<16} {user.email}")

@@ -1,0 +1,122 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from eduka.decorators import permission_required
+from school.selectors import guardian_children
+
+from . import selectors, services
+from .forms import LoginForm, UserCreateForm, UserForm, UserSearchForm, UserSetPasswordForm
+from .models import User
+from .profiles import profile_permission_labels
+
+MANAGE_USERS = "accounts.manage_users"
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password has been changed."))
+        return super().form_valid(form)
+
+
+@login_required
+def home(request):
+    children = guardian_children(user=request.user)
+    return render(request, "home.html", {"children": children})
+
+
+@permission_required(MANAGE_USERS)
+def user_list(request):
+    search = UserSearchForm(request.GET or None)
+    filters = search.cleaned_data if search.is_valid() else {}
+    users = selectors.user_list(
+        search=filters.get("q") or "", profile=filters.get("profile"),
+        active=filters.get("active"),
+    )
+    page = Paginator(users, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "accounts/user_list.html",
+                  {"page": page, "search": search, "query": query.urlencode()})
+
+
+@sensitive_post_parameters("password1", "password2")
+@permission_required(MANAGE_USERS)
+def user_create(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user = services.user_create(
+            email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+            profile=data["profile"], is_active=data["is_active"], password=data["password1"],
+        )
+        messages.success(request, _("User %(name)s created.") % {"name": user})
+        return redirect("accounts:user_edit", user.pk)
+    return render(request, "accounts/user_form.html", {"form": form})
+
+
+@permission_required(MANAGE_USERS)
+def user_edit(request, pk):
+    user = get_object_or_404(User.objects.select_related("profile"), pk=pk)
+    form = UserForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(user=user, **form.cleaned_data)
+        except services.LastAdministratorError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("accounts:user_edit", user.pk)
+    return render(request, "accounts/user_form.html", {"form": form, "edited": user})
+
+
+@sensitive_post_parameters("password1", "password2")
+@permission_required(MANAGE_USERS)
+def user_set_password(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    form = UserSetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_set_password(user=user, password=form.cleaned_data["password1"])
+        messages.success(request, _("The password of %(name)s has been changed.") % {"name": user})
+        return redirect("accounts:user_edit", user.pk)
+    return render(request, "accounts/user_set_password.html", {"form": form, "edited": user})
+
+
+@require_POST
+@permission_required(MANAGE_USERS)
+def user_set_active(request, pk):
+    user = get_object_or_404(User.objects.select_related("profile"), pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.user_set_active(user=user, active=active)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        if active:
+            messages.success(request, _("%(name)s can log in again.") % {"name": user})
+        else:
+            messages.success(request, _("%(name)s has been deactivated.") % {"name": user})
+    return redirect("accounts:user_edit", user.pk)
+
+
+@permission_required(MANAGE_USERS)
+def profile_list(request):
+    profiles = [(profile, profile_permission_labels(profile))
+                for profile in selectors.profile_list()]
+    return render(request, "accounts/profile_list.html", {"profiles": profiles})

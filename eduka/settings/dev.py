@@ -1,0 +1,20 @@
+"""The embedded default that `make run` serves: SQLite, file-system broker, mail catcher."""
+
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env, env_list_secret, env_secret
+
+DEBUG = env.bool("DEBUG", default=True)
+# A development-only key: never used by the production settings, which require their own.
+SECRET_KEY = env_secret("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+# A fixed development key so that the demo's encrypted secrets survive restarts.
+FIELD_ENCRYPTION_KEYS = env_list_secret("FIELD_ENCRYPTION_KEYS") or [
+    "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZCE="
+]
+
+MAIL_CATCHER_DIR = Path(env.str("MAIL_CATCHER_DIR", default=str(VAR_DIR / "mail-catcher")))
+MAIL_CATCHER_HOST = env.str("MAIL_CATCHER_HOST", default="127.0.0.1")
+MAIL_CATCHER_PORT = env.int("MAIL_CATCHER_PORT", default=1025)

@@ -1,0 +1,19 @@
+"""Settings for the test suite: the same code paths as production, with fast hashing.
+
+DATABASE_URL, CELERY_BROKER_URL and REDIS_URL come from the environment as everywhere else,
+so that CI runs the same suite on PostgreSQL and Redis.
+"""
+
+from .base import *  # noqa: F403
+from .base import env, env_list_secret
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+FIELD_ENCRYPTION_KEYS = env_list_secret("FIELD_ENCRYPTION_KEYS") or [
+    "dGVzdC1vbmx5LWZpZWxkLWtleS1mb3ItdGVzdHMhISE="
+]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+LANGUAGE_CODE = env.str("TEST_LANGUAGE_CODE", default="fr")
+MAIL_CATCHER_DIR = None

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("school/", include("school.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The Django admin is a tool for the platform's operators, not the schools' interface.
+    path("ops/admin/", admin.site.urls),
+]
+
+if settings.MAIL_CATCHER_DIR:
+    urlpatterns.append(path("dev/mail/", include("mailing.catcher_urls")))

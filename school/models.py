@@ -1,0 +1,106 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class School(models.Model):
+    """The school itself (one row): its name and contact details appear in e-mails."""
+
+    name = models.CharField(_("name"), max_length=200)
+    address = models.TextField(_("address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    contact_email = models.EmailField(
+        _("contact address"), blank=True,
+        help_text=_("Where messages from the public contact form are sent."),
+    )
+
+    class Meta:
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def current(cls) -> "School":
+        school = cls.objects.order_by("pk").first()
+        return school or cls(name=str(_("Our school")))
+
+
+class SchoolClass(models.Model):
+    name = models.CharField(_("name"), max_length=60)
+    level = models.CharField(_("level"), max_length=60, blank=True,
+                             help_text=_("For example: 6e, CM2, Terminale."))
+
+    class Meta:
+        ordering = ["level", "name"]
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="school_class_name_ci_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("school:class_detail", args=[self.pk])
+
+
+class Guardian(models.Model):
+    """A student's parent or legal guardian."""
+
+    class Civility(models.TextChoices):
+        MADAM = "mme", _("Mrs")
+        SIR = "m", _("Mr")
+        NONE = "", _("(none)")
+
+    civility = models.CharField(_("civility"), max_length=5, choices=Civility.choices,
+                                blank=True)
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="guardian", verbose_name=_("user account"),
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+        indexes = [models.Index(Lower("email"), name="school_guardian_email_ci")]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_absolute_url(self):
+        return reverse("school:guardian_detail", args=[self.pk])
+
+
+class Student(models.Model):
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    school_class = models.ForeignKey(
+        SchoolClass, on_delete=models.PROTECT, null=True, blank=True, related_name="students",
+        verbose_name=_("class"),
+    )
+    guardians = models.ManyToManyField(
+        Guardian, blank=True, related_name="students", verbose_name=_("guardians")
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_absolute_url(self):
+        return reverse("school:student_detail", args=[self.pk])

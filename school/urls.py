@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "school"
+urlpatterns = [
+    path("classes/", views.class_list, name="class_list"),
+    path("classes/new/", views.class_create, name="class_create"),
+    path("classes/<int:pk>/", views.class_detail, name="class_detail"),
+    path("classes/<int:pk>/edit/", views.class_edit, name="class_edit"),
+    path("students/", views.student_list, name="student_list"),
+    path("students/new/", views.student_create, name="student_create"),
+    path("students/<int:pk>/", views.student_detail, name="student_detail"),
+    path("students/<int:pk>/edit/", views.student_edit, name="student_edit"),
+    path("guardians/", views.guardian_list, name="guardian_list"),
+    path("guardians/new/", views.guardian_create, name="guardian_create"),
+    path("guardians/<int:pk>/", views.guardian_detail, name="guardian_detail"),
+    path("guardians/<int:pk>/edit/", views.guardian_edit, name="guardian_edit"),
+    path("school/", views.school_edit, name="school_edit"),
+]

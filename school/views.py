@@ -1,0 +1,129 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from eduka.decorators import permission_required
+
+from . import selectors, services
+from .forms import (
+    GuardianForm,
+    SchoolClassForm,
+    SchoolForm,
+    SearchForm,
+    StudentForm,
+    StudentSearchForm,
+)
+from .models import School, SchoolClass
+
+
+def _page(request, queryset):
+    query = request.GET.copy()
+    query.pop("page", None)
+    return Paginator(queryset, 25).get_page(request.GET.get("page")), query.urlencode()
+
+
+def _edit(request, form, *, template, context=None):
+    """Validate and save a school-data form; on success go back to the object's page."""
+    if request.method == "POST" and form.is_valid():
+        obj = services.school_object_save(form=form)
+        messages.success(request, _("Changes saved."))
+        return redirect(obj)
+    return render(request, template, {"form": form, **(context or {})})
+
+
+@permission_required("school.view_schoolclass")
+def class_list(request):
+    return render(request, "school/class_list.html", {"classes": selectors.class_list()})
+
+
+@permission_required("school.view_schoolclass", "school.view_student")
+def class_detail(request, pk):
+    school_class = get_object_or_404(SchoolClass, pk=pk)
+    students = selectors.student_list(school_class=school_class)
+    return render(request, "school/class_detail.html",
+                  {"school_class": school_class, "students": students})
+
+
+@permission_required("school.add_schoolclass")
+def class_create(request):
+    form = SchoolClassForm(request.POST or None)
+    return _edit(request, form, template="school/class_form.html")
+
+
+@permission_required("school.change_schoolclass")
+def class_edit(request, pk):
+    school_class = get_object_or_404(SchoolClass, pk=pk)
+    form = SchoolClassForm(request.POST or None, instance=school_class)
+    return _edit(request, form, template="school/class_form.html",
+                 context={"edited": school_class})
+
+
+@permission_required("school.view_student")
+def student_list(request):
+    search = StudentSearchForm(request.GET or None)
+    filters = search.cleaned_data if search.is_valid() else {}
+    students = selectors.student_list(search=filters.get("q") or "",
+                                      school_class=filters.get("school_class"))
+    page, query = _page(request, students)
+    return render(request, "school/student_list.html",
+                  {"page": page, "search": search, "query": query})
+
+
+@permission_required("school.view_student")
+def student_detail(request, pk):
+    student = get_object_or_404(selectors.student_detail_queryset(), pk=pk)
+    return render(request, "school/student_detail.html", {"student": student})
+
+
+@permission_required("school.add_student")
+def student_create(request):
+    form = StudentForm(request.POST or None, initial={"school_class": request.GET.get("class")})
+    return _edit(request, form, template="school/student_form.html")
+
+
+@permission_required("school.change_student")
+def student_edit(request, pk):
+    student = get_object_or_404(selectors.student_detail_queryset(), pk=pk)
+    form = StudentForm(request.POST or None, instance=student)
+    return _edit(request, form, template="school/student_form.html", context={"edited": student})
+
+
+@permission_required("school.view_guardian")
+def guardian_list(request):
+    search = SearchForm(request.GET or None)
+    filters = search.cleaned_data if search.is_valid() else {}
+    page, query = _page(request, selectors.guardian_list(search=filters.get("q") or ""))
+    return render(request, "school/guardian_list.html",
+                  {"page": page, "search": search, "query": query})
+
+
+@permission_required("school.view_guardian")
+def guardian_detail(request, pk):
+    guardian = get_object_or_404(selectors.guardian_detail_queryset(), pk=pk)
+    return render(request, "school/guardian_detail.html", {"guardian": guardian})
+
+
+@permission_required("school.add_guardian")
+def guardian_create(request):
+    form = GuardianForm(request.POST or None)
+    return _edit(request, form, template="school/guardian_form.html")
+
+
+@permission_required("school.change_guardian")
+def guardian_edit(request, pk):
+    guardian = get_object_or_404(selectors.guardian_detail_queryset(), pk=pk)
+    form = GuardianForm(request.POST or None, instance=guardian)
+    return _edit(request, form, template="school/guardian_form.html",
+                 context={"edited": guardian})
+
+
+@permission_required("school.change_school")
+def school_edit(request):
+    school = School.objects.order_by("pk").first() or School()
+    form = SchoolForm(request.POST or None, instance=school)
+    if request.method == "POST" and form.is_valid():
+        services.school_object_save(form=form)
+        messages.success(request, _("Changes saved."))
+        return redirect("school:school_edit")
+    return render(request, "school/school_form.html", {"form": form})

@@ -1,0 +1,73 @@
+"""Start real Celery worker processes for tests that are about workers.
+
+The worker is a separate `celery -A eduka worker` process talking to the same broker as the test
+(Redis when CELERY_BROKER_URL says so, as in CI; otherwise the file-system transport in a temporary
+folder), on a queue of its own so that parallel runs never steal each other's tasks.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+
+from eduka.celery import app
+
+
+def broker_config(tmp_path: Path) -> tuple[dict, dict]:
+    """The Celery settings and the matching environment for a worker process."""
+    broker_url = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+    env = {"CELERY_BROKER_URL": broker_url}
+    conf = {"broker_url": broker_url}
+    if broker_url.startswith("filesystem://"):
+        folder = tmp_path / "broker"
+        for sub in ("queue", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        env["CELERY_BROKER_FOLDER"] = str(folder)
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"), "store_processed": False,
+        }
+        results = f"file://{tmp_path / 'results'}"
+        (tmp_path / "results").mkdir(exist_ok=True)
+    else:
+        results = os.environ.get("CELERY_TEST_RESULT_BACKEND", broker_url)
+    env["CELERY_RESULT_BACKEND"] = results
+    conf["result_backend"] = results
+    return conf, env
+
+
+@contextlib.contextmanager
+def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None):
+    """Yield (queue name, process) for a live worker; the app in this process targets it."""
+    conf, env = broker_config(tmp_path)
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    saved = {key: app.conf.get(key) for key in conf}
+    app.conf.update(conf)
+    log = open(tmp_path / f"worker-{queue}.log", "w")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "eduka", "worker", "--loglevel", "INFO",
+         "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queue,
+         "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle"],
+        cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "eduka.settings.test", **env,
+             **(extra_env or {})},
+        start_new_session=True,
+    )
+    try:
+        yield queue, process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+        app.conf.update(saved)
+        app.pool.force_close_all()
