@@ -28,6 +28,7 @@ SCHOOL_EDIT = [
 # untranslated English stored in the database).
 PERMISSION_LABELS = {
     "accounts.manage_users": _("Manage users and their profiles"),
+    "mailing.manage_sending_accounts": _("Configure sending accounts and test them"),
     "school.view_school": _("See the school's details"),
     "school.change_school": _("Edit the school's details"),
     "school.view_schoolclass": _("See classes"),
@@ -51,7 +52,8 @@ BUILTIN_PROFILES = [
         "description": gettext_noop(
             "Configures the platform: users, profiles, school data and sending accounts."
         ),
-        "permissions": ["accounts.manage_users", "school.change_school", "school.delete_student",
+        "permissions": ["accounts.manage_users", "mailing.manage_sending_accounts",
+                        "school.change_school", "school.delete_student",
                         "school.delete_guardian", "school.delete_schoolclass",
                         *SCHOOL_VIEW, *SCHOOL_EDIT],
     },

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("school/", include("school.urls")),
+    path("configuration/", include("mailing.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The Django admin is a tool for the platform's operators, not the schools' interface.
     path("ops/admin/", admin.site.urls),

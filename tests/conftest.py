@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import Profile
 from tests.factories import make_user
+from tests.smtp_servers import smtp_server, smtp_server_factory  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -222,3 +222,16 @@ SILENCED_SYSTEM_CHECKS = [
     # and UserManager.get_by_natural_key looks it up the same way.
     "auth.W004",
 ]
+
+# SMTP client policy. Internal hosts (loopback, private ranges, the database, the broker) are
+# refused as sending servers unless this is set: the demo and the tests set it, production
+# should not.
+SMTP_ALLOW_INTERNAL_HOSTS = env.bool("SMTP_ALLOW_INTERNAL_HOSTS", default=False)
+# An extra CA bundle trusted for SMTP servers, in addition to the system's CAs (a school's
+# own CA, or the tests' CA).
+SMTP_EXTRA_CA_FILE = env.str("SMTP_EXTRA_CA_FILE", default="")
+SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
+# The name given in EHLO; empty means the machine's fully qualified name.
+SMTP_EHLO_NAME = env.str("SMTP_EHLO_NAME", default="")
+# The "Tester" button waits for the server in the administrator's request: keep it short.
+SMTP_TEST_TIMEOUT = env.float("SMTP_TEST_TIMEOUT", default=15.0)

@@ -18,3 +18,5 @@ FIELD_ENCRYPTION_KEYS = env_list_secret("FIELD_ENCRYPTION_KEYS") or [
 MAIL_CATCHER_DIR = Path(env.str("MAIL_CATCHER_DIR", default=str(VAR_DIR / "mail-catcher")))
 MAIL_CATCHER_HOST = env.str("MAIL_CATCHER_HOST", default="127.0.0.1")
 MAIL_CATCHER_PORT = env.int("MAIL_CATCHER_PORT", default=1025)
+# The demo's accounts send to the local mail catcher on 127.0.0.1.
+SMTP_ALLOW_INTERNAL_HOSTS = env.bool("SMTP_ALLOW_INTERNAL_HOSTS", default=True)

@@ -17,3 +17,7 @@ FIELD_ENCRYPTION_KEYS = env_list_secret("FIELD_ENCRYPTION_KEYS") or [
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 LANGUAGE_CODE = env.str("TEST_LANGUAGE_CODE", default="fr")
 MAIL_CATCHER_DIR = None
+# The tests' SMTP servers listen on 127.0.0.1.
+SMTP_ALLOW_INTERNAL_HOSTS = True
+SMTP_TIMEOUT = 5.0
+SMTP_TEST_TIMEOUT = 3.0

@@ -69,7 +69,32 @@ class Command(BaseCommand):
             guardian.email = parent_user.email
             guardian.first_name, guardian.last_name = parent_user.first_name, parent_user.last_name
             guardian.save()
+        self._sending_accounts(users)
         self._print_logins(users)
+
+    def _sending_accounts(self, users):
+        """The System account and an operational one, both sending to the local mail catcher."""
+        from mailing.models import SendingAccount
+
+        catcher = {"kind": SendingAccount.Kind.EXTERNAL,
+                   "smtp_host": getattr(settings, "MAIL_CATCHER_HOST", "127.0.0.1"),
+                   "smtp_port": getattr(settings, "MAIL_CATCHER_PORT", 1025),
+                   "security": SendingAccount.Security.NONE}
+        system = SendingAccount.objects.get(is_system=True)
+        if not system.kind:
+            for name, value in {**catcher, "sender_name": "Collège Jean Moulin",
+                                "from_email": f"no-reply@{DEMO_DOMAIN}"}.items():
+                setattr(system, name, value)
+            system.save()
+        account, created = SendingAccount.objects.get_or_create(
+            name="Secrétariat", defaults={**catcher, "sender_name": "Secrétariat du collège",
+                                          "from_email": f"secretariat@{DEMO_DOMAIN}",
+                                          "reply_to": f"secretariat@{DEMO_DOMAIN}",
+                                          "max_bcc_recipients": 50},
+        )
+        if created:
+            account.users.set([users[Profile.SECRETARIAT], users[Profile.ADMISSIONS]])
+            account.history_profiles.set(Profile.objects.filter(code=Profile.DIRECTION))
 
     def _guardians_for(self, serial, last_name):
         guardians = []

@@ -1,0 +1,118 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Profile
+
+from .fields import EncryptedTextField
+
+MAX_SEND_DELAY = Decimal("3600")
+
+
+class SendingAccount(models.Model):
+    """A sending account ("compte d'envoi"): how and as whom mail leaves the platform.
+
+    The System account (exactly one, created by a migration, never deleted) sends all
+    automated mail; the others are assigned to the staff who send mailings from them.
+    """
+
+    class Kind(models.TextChoices):
+        INTEGRATED = "integrated", _("Eduka integrated sending service")
+        EXTERNAL = "external", _("External sending service (SMTP)")
+
+    class Security(models.TextChoices):
+        NONE = "none", _("None")
+        SSL = "ssl", _("SSL")
+        TLS = "tls", _("TLS (STARTTLS)")
+
+    DEFAULT_PORTS = {Security.NONE: 25, Security.SSL: 465, Security.TLS: 587}
+
+    name = models.CharField(_("account"), max_length=100,
+                            help_text=_("How this account is named in Eduka's screens."))
+    is_system = models.BooleanField(_("System account"), default=False, editable=False)
+    kind = models.CharField(_("account type"), max_length=20, choices=Kind.choices, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    smtp_host = models.CharField(_("SMTP server"), max_length=253, blank=True)
+    smtp_port = models.PositiveIntegerField(
+        _("port"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+    security = models.CharField(_("security"), max_length=10, choices=Security.choices,
+                                default=Security.TLS)
+    sender_name = models.CharField(_("account name"), max_length=150, blank=True)
+    from_email = models.EmailField(_("e-mail address"), blank=True)
+    integrated_local_part = models.CharField(_("address on the integrated domain"),
+                                             max_length=64, blank=True)
+    forward_to = models.EmailField(_("school address replies are forwarded to"), blank=True)
+    username = models.CharField(_("user name"), max_length=254, blank=True)
+    password = EncryptedTextField(_("password"), blank=True)
+    reply_to = models.EmailField(_("reply-to address"), blank=True)
+    max_bcc_recipients = models.PositiveIntegerField(
+        _("maximum BCC recipients"), default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+    )
+    send_delay = models.DecimalField(
+        _("delay between sends (seconds)"), max_digits=7, decimal_places=3,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_SEND_DELAY)],
+    )
+    allow_plain_auth = models.BooleanField(
+        _("allow the password over an unencrypted connection"), default=False,
+    )
+    pinned_certificate = models.TextField(_("pinned server certificate (PEM)"), blank=True)
+
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                   related_name="sending_accounts",
+                                   verbose_name=_("users allowed to send"))
+    history_profiles = models.ManyToManyField(
+        Profile, blank=True, related_name="readable_sending_accounts",
+        verbose_name=_("profiles allowed to read the history"),
+    )
+
+    last_test_at = models.DateTimeField(_("last test"), null=True, blank=True)
+    last_test_ok = models.BooleanField(_("last test passed"), null=True, blank=True)
+    last_test_message = models.TextField(_("last test result"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_system", "name"]
+        verbose_name = _("sending account")
+        verbose_name_plural = _("sending accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["is_system"], condition=Q(is_system=True),
+                                    name="mailing_single_system_account"),
+        ]
+        permissions = [("manage_sending_accounts", _("Can configure sending accounts"))]
+
+    def __str__(self):
+        return str(_("System")) if self.is_system else self.name
+
+    def __repr__(self):
+        # Never the password, whatever prints this object.
+        return f"<SendingAccount {self.pk} {self.name!r}>"
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.kind) and bool(self.envelope_from)
+
+    @property
+    def envelope_from(self) -> str:
+        if self.kind == self.Kind.INTEGRATED:
+            if not self.integrated_local_part:
+                return ""
+            return f"{self.integrated_local_part}@{settings.INTEGRATED_MAIL_DOMAIN}"
+        return self.from_email
+
+    @property
+    def effective_reply_to(self) -> str:
+        return self.reply_to or (self.forward_to if self.kind == self.Kind.INTEGRATED else "")
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)

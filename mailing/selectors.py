@@ -1,0 +1,33 @@
+from django.db.models import Prefetch, Q, QuerySet
+
+from accounts.models import User
+
+from .models import SendingAccount
+
+
+def account_list() -> QuerySet[SendingAccount]:
+    return SendingAccount.objects.prefetch_related(
+        Prefetch("users", queryset=User.objects.order_by("last_name", "first_name"))
+    )
+
+
+def system_account() -> SendingAccount:
+    return SendingAccount.objects.get(is_system=True)
+
+
+def accounts_user_may_send_from(user) -> QuerySet[SendingAccount]:
+    """The accounts a user may pick in the composer: assigned, active and configured."""
+    return SendingAccount.objects.filter(users=user, is_active=True, is_system=False).exclude(
+        kind="")
+
+
+def accounts_user_may_read(user) -> QuerySet[SendingAccount]:
+    """The one rule for history visibility: every history view, export and detail page filters
+    through here. A user reads an account's history if they may send from it, or if their
+    profile is one the administrator allowed for that account."""
+    if not user.is_authenticated or not user.is_active:
+        return SendingAccount.objects.none()
+    rule = Q(users=user)
+    if user.profile_id:
+        rule |= Q(history_profiles=user.profile_id)
+    return SendingAccount.objects.filter(rule).distinct()

@@ -1,0 +1,136 @@
+"""Writes on sending accounts: save, assign, test, delete."""
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
+
+from .models import SendingAccount
+from .smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
+
+
+def account_connection_settings(account: SendingAccount, *,
+                                timeout: float | None = None) -> ConnectionSettings:
+    if account.kind == SendingAccount.Kind.INTEGRATED:
+        host, port = settings.INTEGRATED_RELAY_HOST, settings.INTEGRATED_RELAY_PORT
+        security = {"starttls": "tls", "ssl": "ssl", "none": "none"}.get(
+            settings.INTEGRATED_RELAY_SECURITY, "tls")
+        pinned = ""
+    else:
+        host, port, security = account.smtp_host, account.smtp_port, account.security
+        pinned = account.pinned_certificate
+    return ConnectionSettings(
+        host=host, port=port or SendingAccount.DEFAULT_PORTS.get(security, 25),
+        security=security, username=account.username, password=account.password,
+        allow_plain_auth=account.allow_plain_auth, pinned_certificate=pinned,
+        timeout=timeout or settings.SMTP_TIMEOUT,
+    )
+
+
+@sensitive_variables("password")
+@transaction.atomic
+def account_save(*, account: SendingAccount, password: str | None = None) -> SendingAccount:
+    """Save an account; `password` None or "" keeps the stored one (it is never shown back)."""
+    if password:
+        account.password = password
+    if not account.smtp_port and account.kind == SendingAccount.Kind.EXTERNAL:
+        account.smtp_port = SendingAccount.DEFAULT_PORTS[account.security]
+    account.save()
+    return account
+
+
+def account_delete(*, account: SendingAccount) -> None:
+    if account.is_system:
+        raise ValidationError(_("The System account cannot be deleted."), code="system")
+    account.delete()
+
+
+@transaction.atomic
+def account_set_users(*, account: SendingAccount, users) -> None:
+    account.users.set(users)
+
+
+@transaction.atomic
+def user_set_sending_accounts(*, user, accounts) -> None:
+    user.sending_accounts.set(accounts)
+
+
+HINTS = {
+    ErrorKind.AUTHENTICATION: gettext_lazy(
+        "The server refused the user name or password: check them, or ask your e-mail "
+        "provider (an app password may be required)."),
+    ErrorKind.CONNECTION: gettext_lazy(
+        "The server could not be reached or closed the connection: check the server name "
+        "and the port."),
+    ErrorKind.TLS: gettext_lazy(
+        "The security setting does not match the server: try SSL with port 465 or TLS with "
+        "port 587."),
+    ErrorKind.CERTIFICATE: gettext_lazy(
+        "The server's certificate is not trusted (expired, self-signed or for another name)."),
+    ErrorKind.TIMEOUT: gettext_lazy(
+        "The server did not answer in time: check the server name, the port and the security "
+        "setting."),
+    ErrorKind.TEMPORARY: gettext_lazy("The server reported a temporary problem: try again later."),
+    ErrorKind.PERMANENT: gettext_lazy("The server refused the message: read its answer above."),
+    ErrorKind.POLICY: gettext_lazy("Choose another sending server."),
+}
+
+
+@dataclass
+class TestOutcome:
+    ok: bool
+    server_reply: str  # verbatim: the server's answer to DATA, or its error
+    hint: str = ""
+
+
+def build_test_message(*, account: SendingAccount, to_email: str) -> EmailMessage:
+    domain = account.envelope_from.rpartition("@")[2] or "localhost"
+    message = EmailMessage()
+    message["Subject"] = _("Eduka: test of the sending account “%(name)s”") % {"name": account}
+    message["From"] = formataddr((account.sender_name, account.envelope_from))
+    message["To"] = to_email
+    if account.effective_reply_to:
+        message["Reply-To"] = account.effective_reply_to
+    message["Date"] = format_datetime(timezone.now())
+    message["Message-ID"] = make_msgid(domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(_(
+        "This message was sent by Eduka to test the sending account “%(name)s”.\n"
+        "If you can read it, the account's settings work.") % {"name": account})
+    return message
+
+
+def account_test(*, account: SendingAccount, to_email: str) -> TestOutcome:
+    """Send a real message through the account and record the outcome on it.
+
+    Runs in the administrator's request on purpose: a single interactive diagnostic whose
+    answer they are waiting for, bounded by SMTP_TEST_TIMEOUT.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        message = build_test_message(account=account, to_email=to_email)
+    try:
+        if not account.is_configured:
+            raise SMTPFailure(ErrorKind.POLICY, _("The account is not configured."))
+        connection_settings = account_connection_settings(account,
+                                                          timeout=settings.SMTP_TEST_TIMEOUT)
+        with SMTPConnection(connection_settings) as connection:
+            result = connection.send(message.as_bytes(), account.envelope_from, [to_email])
+        if not result.accepted:
+            code, text = result.refused[to_email]
+            raise SMTPFailure(ErrorKind.PERMANENT, text, code)
+        outcome = TestOutcome(ok=True, server_reply=result.reply)
+    except SMTPFailure as failure:
+        outcome = TestOutcome(ok=False, server_reply=failure.server_reply,
+                              hint=str(HINTS.get(failure.kind, "")))
+    account.last_test_at = timezone.now()
+    account.last_test_ok = outcome.ok
+    account.last_test_message = outcome.server_reply
+    account.save(update_fields=["last_test_at", "last_test_ok", "last_test_message"])
+    return outcome

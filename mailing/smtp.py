@@ -1,0 +1,296 @@
+"""The SMTP client layer: every message the platform sends goes through here.
+
+Built on smtplib directly rather than Django's mail backends: connections are made from
+accounts stored in the database (Django 6.1's MAILERS describes static configurations), and the
+sending engine needs what Django's backend drops or cannot do — per-recipient refusals with
+their codes, the server's reply to DATA, certificate pinning, a refusal to fall back to plain
+text, AUTH in UTF-8, and errors classified by kind with the server's own text kept verbatim.
+"""
+
+import base64
+import contextlib
+import hashlib
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.mail.utils import DNS_NAME
+from django.views.decorators.debug import sensitive_variables
+
+from .hosts import resolved_addresses_problem
+
+
+class ErrorKind(StrEnum):
+    AUTHENTICATION = "authentication"
+    CONNECTION = "connection"
+    TLS = "tls"
+    CERTIFICATE = "certificate"
+    TIMEOUT = "timeout"
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+    POLICY = "policy"
+
+
+TRANSIENT_KINDS = {ErrorKind.CONNECTION, ErrorKind.TIMEOUT, ErrorKind.TEMPORARY}
+
+
+class SMTPFailure(Exception):
+    """A failed SMTP step, classified, with the server's own code and text when it gave one."""
+
+    def __init__(self, kind: ErrorKind, text: str, code: int | None = None):
+        super().__init__(f"{code} {text}" if code else text)
+        self.kind = kind
+        self.code = code
+        self.text = text
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in TRANSIENT_KINDS
+
+    @property
+    def server_reply(self) -> str:
+        """What the server said, as it said it (e.g. '535 5.7.3 Authentication unsuccessful')."""
+        return f"{self.code} {self.text}" if self.code else self.text
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    host: str
+    port: int
+    security: str  # "none" | "ssl" | "tls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    allow_plain_auth: bool = False
+    pinned_certificate: str = ""
+    timeout: float = 30.0
+
+
+@dataclass
+class SendResult:
+    accepted: list[str]
+    refused: dict[str, tuple[int, str]]
+    reply: str = ""  # the server's answer to DATA, e.g. "250 2.0.0 Ok: queued as 4XyZ"
+
+
+def _text(response) -> str:
+    if isinstance(response, bytes):
+        return response.decode("utf-8", "replace")
+    return str(response)
+
+
+def _tls_context(pinned_certificate: str) -> ssl.SSLContext:
+    if pinned_certificate:
+        # Trust exactly this certificate (checked again after the handshake), nothing else.
+        context = ssl.create_default_context(cadata=pinned_certificate)
+        context.check_hostname = False
+        return context
+    context = ssl.create_default_context()
+    if settings.SMTP_EXTRA_CA_FILE:
+        context.load_verify_locations(cafile=settings.SMTP_EXTRA_CA_FILE)
+    return context
+
+
+def certificate_fingerprint(pem: str) -> str:
+    der = ssl.PEM_cert_to_DER_cert(pem.strip())
+    return hashlib.sha256(der).hexdigest()
+
+
+class SMTPConnection:
+    """One SMTP session from an account's settings; reuse it for a whole batch.
+
+    with SMTPConnection(settings) as connection:
+        result = connection.send(message_bytes, envelope_from, recipients)
+    """
+
+    def __init__(self, connection_settings: ConnectionSettings):
+        self.settings = connection_settings
+        self.smtp: smtplib.SMTP | None = None
+        self.greeting = ""
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @sensitive_variables("password")
+    def open(self) -> None:
+        config = self.settings
+        problem = resolved_addresses_problem(config.host, config.port)
+        if problem:
+            raise SMTPFailure(ErrorKind.POLICY, problem)
+        context = _tls_context(config.pinned_certificate) if config.security != "none" else None
+        local_hostname = settings.SMTP_EHLO_NAME or DNS_NAME.get_fqdn()
+        try:
+            if config.security == "ssl":
+                self.smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
+                                             context=context, local_hostname=local_hostname)
+            else:
+                self.smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout,
+                                         local_hostname=local_hostname)
+            self._ehlo()
+            if config.security == "tls":
+                if not self.smtp.has_extn("starttls"):
+                    # Never fall back to plain text, which would expose the password and mail.
+                    raise SMTPFailure(ErrorKind.TLS,
+                                      "The server does not offer STARTTLS (TLS was required).")
+                self.smtp.starttls(context=context)
+                self._ehlo()
+            if config.pinned_certificate and config.security != "none":
+                self._check_pin()
+            if config.username:
+                if config.security == "none" and not config.allow_plain_auth:
+                    raise SMTPFailure(
+                        ErrorKind.TLS,
+                        "Refusing to send the password over an unencrypted connection.")
+                self._authenticate(config.username, config.password)
+        except SMTPFailure:
+            self.close()
+            raise
+        except Exception as error:  # noqa: BLE001 (classified, then re-raised)
+            self.close()
+            raise classify(error) from error
+
+    def _ehlo(self):
+        code, response = self.smtp.ehlo()
+        if code != 250:
+            code, response = self.smtp.helo()
+            if code != 250:
+                raise smtplib.SMTPHeloError(code, response)
+        self.greeting = _text(response)
+
+    def _check_pin(self):
+        der = self.smtp.sock.getpeercert(binary_form=True)
+        expected = certificate_fingerprint(self.settings.pinned_certificate)
+        if hashlib.sha256(der).hexdigest() != expected:
+            raise SMTPFailure(ErrorKind.CERTIFICATE,
+                              "The server's certificate is not the pinned certificate.")
+
+    @sensitive_variables("password", "token")
+    def _authenticate(self, username: str, password: str) -> None:
+        """AUTH PLAIN (or LOGIN) with UTF-8 credentials, once: never retried on 535, so a
+        wrong password cannot lock the school's mailbox."""
+        smtp = self.smtp
+        if not smtp.has_extn("auth"):
+            raise SMTPFailure(ErrorKind.AUTHENTICATION,
+                              "The server does not offer authentication (AUTH).")
+        mechanisms = smtp.esmtp_features.get("auth", "").upper().split()
+
+        def b64(value: str) -> str:
+            return base64.b64encode(value.encode("utf-8")).decode("ascii")
+
+        if "PLAIN" in mechanisms:
+            token = b64(f"\0{username}\0{password}")
+            code, response = smtp.docmd("AUTH", f"PLAIN {token}")
+        elif "LOGIN" in mechanisms:
+            code, response = smtp.docmd("AUTH", "LOGIN")
+            if code == 334:
+                code, response = smtp.docmd(b64(username))
+            if code == 334:
+                code, response = smtp.docmd(b64(password))
+        else:
+            raise SMTPFailure(ErrorKind.AUTHENTICATION,
+                              f"No supported AUTH mechanism offered ({' '.join(mechanisms)}).")
+        if code not in (235, 503):
+            raise smtplib.SMTPAuthenticationError(code, response)
+
+    def send(self, message: bytes, envelope_from: str, recipients: list[str],
+             *, mail_options: tuple[str, ...] = ()) -> SendResult:
+        """One SMTP transaction. Refused recipients are reported, not raised, as long as one
+        was accepted; a failure of the whole transaction raises SMTPFailure."""
+        smtp = self.smtp
+        try:
+            options = list(mail_options)
+            if smtp.has_extn("smtputf8") and not message.isascii():
+                options.append("SMTPUTF8")
+            if smtp.has_extn("8bitmime") and not message.isascii():
+                options.append("BODY=8BITMIME")
+            code, response = smtp.mail(envelope_from, options)
+            if code != 250:
+                self._reset()
+                raise smtplib.SMTPSenderRefused(code, response, envelope_from)
+            refused = {}
+            for recipient in recipients:
+                code, response = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, _text(response))
+            accepted = [r for r in recipients if r not in refused]
+            if not accepted:
+                self._reset()
+                return SendResult(accepted=[], refused=refused)
+            code, response = smtp.data(message)
+            if code != 250:
+                self._reset()
+                raise smtplib.SMTPDataError(code, response)
+            return SendResult(accepted=accepted, refused=refused, reply=f"{code} {_text(response)}")
+        except SMTPFailure:
+            raise
+        except Exception as error:  # noqa: BLE001 (classified, then re-raised)
+            raise classify(error) from error
+
+    def _reset(self):
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self.smtp.rset()
+
+    def is_alive(self) -> bool:
+        """NOOP a kept-open connection before reusing it."""
+        if self.smtp is None:
+            return False
+        try:
+            return self.smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            return False
+
+    def close(self) -> None:
+        if self.smtp is None:
+            return
+        try:
+            self.smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            with contextlib.suppress(OSError):
+                self.smtp.close()
+        self.smtp = None
+
+
+def classify(error: BaseException) -> SMTPFailure:
+    """Map an smtplib / socket / ssl exception to an SMTPFailure, keeping the server's text."""
+    if isinstance(error, SMTPFailure):
+        return error
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return SMTPFailure(ErrorKind.AUTHENTICATION, _text(error.smtp_error), error.smtp_code)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        first = next(iter(error.recipients.values()), (550, "Recipient refused"))
+        kind = ErrorKind.TEMPORARY if 400 <= first[0] < 500 else ErrorKind.PERMANENT
+        return SMTPFailure(kind, _text(first[1]), first[0])
+    if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPResponseException):
+        code = error.smtp_code
+        text = _text(error.smtp_error)
+        if isinstance(error, smtplib.SMTPConnectError) or code == 421:
+            return SMTPFailure(ErrorKind.CONNECTION, text, code)
+        kind = ErrorKind.TEMPORARY if 400 <= code < 500 else ErrorKind.PERMANENT
+        return SMTPFailure(kind, text, code)
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
+        if isinstance(error.__context__, TimeoutError):
+            return SMTPFailure(ErrorKind.TIMEOUT, "The server did not answer in time.")
+        return SMTPFailure(ErrorKind.CONNECTION,
+                           str(error) or "Connection unexpectedly closed by the server.")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return SMTPFailure(ErrorKind.CERTIFICATE, error.verify_message or str(error))
+    if isinstance(error, ssl.SSLError):
+        return SMTPFailure(ErrorKind.TLS, error.reason or str(error))
+    if isinstance(error, TimeoutError | socket.timeout):
+        return SMTPFailure(ErrorKind.TIMEOUT, "The server did not answer in time.")
+    if isinstance(error, ConnectionRefusedError):
+        return SMTPFailure(ErrorKind.CONNECTION, "Connection refused.")
+    if isinstance(error, socket.gaierror):
+        return SMTPFailure(ErrorKind.CONNECTION, f"Server name not found ({error.strerror}).")
+    if isinstance(error, OSError):
+        return SMTPFailure(ErrorKind.CONNECTION, error.strerror or str(error))
+    if isinstance(error, smtplib.SMTPException):
+        return SMTPFailure(ErrorKind.PERMANENT, str(error))
+    raise error

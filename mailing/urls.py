@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views_accounts as views
+
+app_name = "mailing"
+urlpatterns = [
+    path("accounts/", views.account_list, name="account_list"),
+    path("accounts/new/", views.account_create, name="account_create"),
+    path("accounts/<int:pk>/", views.account_edit, name="account_edit"),
+    path("accounts/<int:pk>/users/", views.account_users, name="account_users"),
+    path("accounts/<int:pk>/test/", views.account_test, name="account_test"),
+    path("accounts/<int:pk>/delete/", views.account_delete, name="account_delete"),
+    path("users/<int:user_pk>/accounts/", views.user_accounts, name="user_accounts"),
+]
