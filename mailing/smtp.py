@@ -120,6 +120,9 @@ class SMTPConnection:
     @sensitive_variables("password")
     def open(self) -> None:
         config = self.settings
+        if not config.host:
+            # e.g. an integrated account while INTEGRATED_RELAY_HOST is not set on the platform.
+            raise SMTPFailure(ErrorKind.POLICY, "No SMTP server is configured for this account.")
         problem = resolved_addresses_problem(config.host, config.port)
         if problem:
             raise SMTPFailure(ErrorKind.POLICY, problem)

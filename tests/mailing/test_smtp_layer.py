@@ -184,3 +184,15 @@ def test_it_never_puts_the_password_in_an_error_report(smtp_server_factory, rf):
 
         report = ExceptionReporter(rf.get("/"), *sys.exc_info()).get_traceback_text()
     assert PASSWORD.strip() not in report
+
+
+def test_it_reports_an_integrated_account_without_a_platform_relay(admin_client, settings):
+    settings.INTEGRATED_RELAY_HOST = ""
+    account = SendingAccount.objects.create(name="Intégré", kind="integrated",
+                                            integrated_local_part="inscriptions",
+                                            username="school-1", password="x")
+    response = admin_client.post(reverse("mailing:account_test", args=[account.pk]),
+                                 {"to_email": "admin@example.org"}, follow=True)
+    assert "No SMTP server is configured" in response.content.decode()
+    account.refresh_from_db()
+    assert account.last_test_ok is False
