@@ -15,6 +15,7 @@ SCHOOL_VIEW = [
     "school.view_student",
     "school.view_guardian",
 ]
+MAILINGS = ["mailing.send_mailings", "mailing.manage_templates"]
 SCHOOL_EDIT = [
     "school.add_schoolclass",
     "school.change_schoolclass",
@@ -29,6 +30,8 @@ SCHOOL_EDIT = [
 PERMISSION_LABELS = {
     "accounts.manage_users": _("Manage users and their profiles"),
     "mailing.manage_sending_accounts": _("Configure sending accounts and test them"),
+    "mailing.send_mailings": _("Compose and send mailings from the accounts assigned to them"),
+    "mailing.manage_templates": _("Manage the predefined templates"),
     "school.view_school": _("See the school's details"),
     "school.change_school": _("Edit the school's details"),
     "school.view_schoolclass": _("See classes"),
@@ -52,7 +55,7 @@ BUILTIN_PROFILES = [
         "description": gettext_noop(
             "Configures the platform: users, profiles, school data and sending accounts."
         ),
-        "permissions": ["accounts.manage_users", "mailing.manage_sending_accounts",
+        "permissions": ["accounts.manage_users", "mailing.manage_sending_accounts", *MAILINGS,
                         "school.change_school", "school.delete_student",
                         "school.delete_guardian", "school.delete_schoolclass",
                         *SCHOOL_VIEW, *SCHOOL_EDIT],
@@ -61,19 +64,19 @@ BUILTIN_PROFILES = [
         "code": Profile.DIRECTION,
         "name": gettext_noop("Management"),
         "description": gettext_noop("The principal and their deputies: school data."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS],
     },
     {
         "code": Profile.SECRETARIAT,
         "name": gettext_noop("Secretariat"),
         "description": gettext_noop("The school office: school data and mailings."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS],
     },
     {
         "code": Profile.ADMISSIONS,
         "name": gettext_noop("Admissions"),
         "description": gettext_noop("Admissions staff: students, guardians and enrolments."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, "mailing.send_mailings"],
     },
     {
         "code": Profile.TEACHER,

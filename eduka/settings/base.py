@@ -235,3 +235,19 @@ SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
 SMTP_EHLO_NAME = env.str("SMTP_EHLO_NAME", default="")
 # The "Tester" button waits for the server in the administrator's request: keep it short.
 SMTP_TEST_TIMEOUT = env.float("SMTP_TEST_TIMEOUT", default=15.0)
+
+# The sending engine (see mailing/engine.py and docs in the README).
+MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=60)
+MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=50)
+MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=120.0)
+# Back-off after each temporary failure, in seconds; the last value repeats.
+MAILING_RETRY_SCHEDULE = [60, 300, 900, 1800, 3600, 7200, 14400]
+# After this long, a message still failing temporarily is recorded as failed.
+MAILING_MAX_LIFETIME = env.int("MAILING_MAX_LIFETIME", default=48 * 3600)
+MAILING_SWEEP_SECONDS = env.int("MAILING_SWEEP_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["mailing-sweep"] = {
+    "task": "mailing.tasks.sweep",
+    "schedule": MAILING_SWEEP_SECONDS,
+}
+CELERY_TASK_ROUTES = {"mailing.tasks.send_account": {"queue": "bulk"}}
+CELERY_TASK_DEFAULT_QUEUE = "celery"

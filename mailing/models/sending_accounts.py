@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
 
-from .fields import EncryptedTextField
+from ..fields import EncryptedTextField
 
 MAX_SEND_DELAY = Decimal("3600")
 
@@ -65,6 +65,16 @@ class SendingAccount(models.Model):
         _("allow the password over an unencrypted connection"), default=False,
     )
     pinned_certificate = models.TextField(_("pinned server certificate (PEM)"), blank=True)
+    max_connections = models.PositiveSmallIntegerField(
+        _("maximum simultaneous connections"), default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text=_("Only used without a delay between sends; with a delay, sends are one at "
+                    "a time."),
+    )
+    # Set when the server refused the credentials: nothing is sent from the account until an
+    # administrator fixes it and resumes. Holds the server's text verbatim.
+    paused_reason = models.TextField(_("sending paused because"), blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
 
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                    related_name="sending_accounts",
@@ -116,3 +126,26 @@ class SendingAccount(models.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password)
+
+
+class AccountSlot(models.Model):
+    """A connection slot of an account, leased by the worker sending through it.
+
+    An account with a delay between sends has one slot, so its SMTP transactions are strictly
+    sequential and `last_transaction_at` spaces them whatever the number of workers; an account
+    without delay has `max_connections` slots used in parallel. A slot whose lease expired
+    (worker killed) is free again.
+    """
+
+    account = models.ForeignKey(SendingAccount, on_delete=models.CASCADE, related_name="slots")
+    number = models.PositiveSmallIntegerField()
+    owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_transaction_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "number"],
+                                               name="mailing_account_slot_unique")]
+
+    def __str__(self):
+        return f"{self.account_id}#{self.number}"

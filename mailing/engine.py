@@ -1,0 +1,305 @@
+"""The sending engine: what a Celery worker does for one sending account.
+
+Work is leased in the database, never held only in the broker:
+- an account slot (AccountSlot) is leased by the worker sending through it: one slot for an
+  account with a delay between sends (so consecutive transactions are at least `send_delay`
+  apart, whatever the number of workers), `max_connections` slots otherwise;
+- due messages are claimed (status SENDING, owner, lease expiry), renewed while the worker
+  works, and each result is committed right after its SMTP transaction;
+- just before DATA a message is marked in flight. If the worker dies, `recover_expired()`
+  (run by beat) puts claimed messages that never started back in the queue, and marks the
+  one that was in flight UNCERTAIN: it may or may not have left, so a person decides.
+"""
+
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import AccountSlot, Mailing, Message, Recipient, SendingAccount
+from .models.mailings import DUE_STATUSES
+from .rendering import MailingRenderer, envelope_sender
+from .services import account_connection_settings
+from .smtp import ErrorKind, SMTPConnection, SMTPFailure
+
+logger = logging.getLogger(__name__)
+S = Message.Status
+ACTIVE_MAILING = [Mailing.Status.QUEUED, Mailing.Status.SENDING]
+# Errors that mean the account's settings are wrong: retrying would only hammer the server.
+ACCOUNT_ERRORS = {ErrorKind.AUTHENTICATION, ErrorKind.TLS, ErrorKind.CERTIFICATE,
+                  ErrorKind.POLICY}
+
+
+def _now():
+    return timezone.now()
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _lease_until():
+    return _now() + timedelta(seconds=settings.MAILING_LEASE_SECONDS)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    schedule = settings.MAILING_RETRY_SCHEDULE
+    return timedelta(seconds=schedule[min(attempts, len(schedule)) - 1])
+
+
+# --- slots -----------------------------------------------------------------------------------
+
+def slot_acquire(account: SendingAccount, owner: str) -> AccountSlot | None:
+    wanted = 1 if account.send_delay > 0 else account.max_connections
+    for number in range(wanted):
+        AccountSlot.objects.get_or_create(account=account, number=number)
+    now = _now()
+    free = Q(owner="") | Q(lease_expires_at__lt=now)
+    for slot in AccountSlot.objects.filter(free, account=account, number__lt=wanted):
+        taken = AccountSlot.objects.filter(free, pk=slot.pk).update(
+            owner=owner, lease_expires_at=_lease_until())
+        if taken == 1:
+            slot.refresh_from_db()
+            return slot
+    return None
+
+
+def slot_release(slot: AccountSlot, owner: str) -> None:
+    AccountSlot.objects.filter(pk=slot.pk, owner=owner).update(owner="", lease_expires_at=None)
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+def _due(account: SendingAccount):
+    now = _now()
+    return (Message.objects.filter(account=account, status__in=DUE_STATUSES,
+                                   mailing__status__in=ACTIVE_MAILING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("priority", "pk"))
+
+
+def claim(account: SendingAccount, owner: str, size: int) -> list[Message]:
+    with transaction.atomic():
+        due = _due(account)
+        if db_connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("pk", flat=True)[:size])
+        if not ids:
+            return []
+        Message.objects.filter(pk__in=ids).update(status=S.SENDING, lease_owner=owner,
+                                                  lease_expires_at=_lease_until())
+        Recipient.objects.filter(message_id__in=ids, status__in=DUE_STATUSES).update(
+            status=S.SENDING)
+        Mailing.objects.filter(messages__pk__in=ids, status=Mailing.Status.QUEUED).update(
+            status=Mailing.Status.SENDING)
+    return list(Message.objects.filter(pk__in=ids, lease_owner=owner).order_by("priority", "pk")
+                .prefetch_related("recipients"))
+
+
+def release(owner: str) -> None:
+    """Give back what this worker claimed but did not start."""
+    with transaction.atomic():
+        ids = list(Message.objects.filter(lease_owner=owner, status=S.SENDING,
+                                          in_flight_at__isnull=True).values_list("pk", flat=True))
+        Message.objects.filter(pk__in=ids).update(status=S.QUEUED, lease_owner="",
+                                                  lease_expires_at=None)
+        Recipient.objects.filter(message_id__in=ids, status=S.SENDING).update(status=S.QUEUED)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+def _record_sent(message: Message, result, now) -> None:
+    code, _, text = result.reply.partition(" ")
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            status=S.SENT if result.accepted else S.FAILED, sent_at=now, in_flight_at=None,
+            lease_owner="", lease_expires_at=None, attempts=message.attempts + 1,
+            smtp_code=int(code) if code.isdigit() else None, smtp_text=text)
+        Recipient.objects.filter(message=message, email__in=result.accepted).update(
+            status=S.SENT, smtp_code=int(code) if code.isdigit() else None, smtp_text=text)
+        temporary = []
+        for email, (rcode, rtext) in result.refused.items():
+            if 400 <= rcode < 500:
+                temporary.append(email)
+            Recipient.objects.filter(message=message, email=email).update(
+                status=S.DEFERRED if 400 <= rcode < 500 else S.FAILED, smtp_code=rcode,
+                smtp_text=rtext)
+        if temporary and result.accepted:
+            # Retry the temporarily refused alone, without resending to the accepted ones.
+            retry = Message.objects.create(
+                mailing_id=message.mailing_id, account_id=message.account_id,
+                priority=message.priority, status=S.DEFERRED, context=message.context,
+                message_id=message.message_id.replace("<", "<r" + uuid.uuid4().hex[:6] + ".", 1),
+                attempts=message.attempts + 1, next_attempt_at=now + retry_delay(1))
+            Recipient.objects.filter(message=message, email__in=temporary).update(message=retry)
+        elif temporary:
+            Message.objects.filter(pk=message.pk).update(
+                status=S.DEFERRED, next_attempt_at=now + retry_delay(message.attempts + 1),
+                sent_at=None)
+
+
+def _record_failure(message: Message, failure: SMTPFailure, now) -> None:
+    attempts = message.attempts + 1
+    expired = now - message.created_at > timedelta(seconds=settings.MAILING_MAX_LIFETIME)
+    status = S.DEFERRED if failure.transient and not expired else S.FAILED
+    fields = {"status": status, "in_flight_at": None, "lease_owner": "",
+              "lease_expires_at": None, "attempts": attempts, "smtp_code": failure.code,
+              "smtp_text": failure.text}
+    if status == S.DEFERRED:
+        fields["next_attempt_at"] = now + retry_delay(attempts)
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(**fields)
+        Recipient.objects.filter(message=message, status=S.SENDING).update(
+            status=status, smtp_code=failure.code, smtp_text=failure.text)
+
+
+def _pause_account(account: SendingAccount, failure: SMTPFailure) -> None:
+    SendingAccount.objects.filter(pk=account.pk).update(paused_reason=failure.server_reply,
+                                                        paused_at=_now())
+    logger.warning("Sending from account %s paused: %s", account.pk, failure.server_reply)
+
+
+def refresh_mailing_status(mailing_ids) -> None:
+    """A mailing is done when none of its messages can still leave."""
+    pending = [S.QUEUED, S.DEFERRED, S.SENDING]
+    for mailing_id in set(mailing_ids):
+        if not Message.objects.filter(mailing_id=mailing_id, status__in=pending).exists():
+            Mailing.objects.filter(pk=mailing_id, status__in=ACTIVE_MAILING).update(
+                status=Mailing.Status.DONE, finished_at=_now())
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+def send_account_work(account_id: int, *, owner: str | None = None,
+                      time_budget: float | None = None) -> bool:
+    """Send due messages of one account until none is left or the time budget is spent.
+    Returns True when due work remains (the caller enqueues another run)."""
+    owner = owner or worker_identity()
+    account = SendingAccount.objects.get(pk=account_id)
+    if account.paused_reason or not account.is_active or not account.is_configured:
+        return False
+    slot = slot_acquire(account, owner)
+    if slot is None:
+        return False  # every connection of this account is busy elsewhere
+    deadline = time.monotonic() + (time_budget or settings.MAILING_TASK_BUDGET)
+    delay = float(account.send_delay)
+    last_transaction = slot.last_transaction_at
+    renderers: dict[int, MailingRenderer] = {}
+    touched: set[int] = set()
+    connection = None
+    renew_at = time.monotonic() + settings.MAILING_LEASE_SECONDS / 3
+    batch_size = settings.MAILING_BATCH_SIZE if delay == 0 else max(
+        1, min(settings.MAILING_BATCH_SIZE, int(settings.MAILING_LEASE_SECONDS / 2 / delay)))
+    try:
+        while time.monotonic() < deadline:
+            batch = claim(account, owner, batch_size)
+            if not batch:
+                return False
+            for message in batch:
+                touched.add(message.mailing_id)
+                if delay and last_transaction:
+                    wait = delay - (_now() - last_transaction).total_seconds()
+                    if wait > 0:
+                        time.sleep(wait)
+                if connection is None:
+                    connection = SMTPConnection(account_connection_settings(account))
+                    try:
+                        connection.open()
+                    except SMTPFailure as failure:
+                        connection = None
+                        if failure.kind in ACCOUNT_ERRORS:
+                            _pause_account(account, failure)
+                            return False
+                        # The server is unreachable: defer the whole batch with back-off
+                        # rather than knocking again for every message.
+                        for pending in batch[batch.index(message):]:
+                            _record_failure(pending, failure, _now())
+                        return False
+                now = _now()
+                started = Message.objects.filter(
+                    pk=message.pk, lease_owner=owner, status=S.SENDING,
+                    mailing__status__in=ACTIVE_MAILING,
+                ).update(in_flight_at=now, lease_expires_at=_lease_until())
+                if started != 1:
+                    continue  # lease lost, or the mailing was paused or cancelled meanwhile
+                if time.monotonic() > renew_at:
+                    # Leases are renewed well before they expire, not on every message.
+                    Message.objects.filter(lease_owner=owner, status=S.SENDING).update(
+                        lease_expires_at=_lease_until())
+                    AccountSlot.objects.filter(pk=slot.pk, owner=owner).update(
+                        lease_expires_at=_lease_until())
+                    renew_at = time.monotonic() + settings.MAILING_LEASE_SECONDS / 3
+                renderer = renderers.get(message.mailing_id)
+                if renderer is None:
+                    renderer = renderers[message.mailing_id] = MailingRenderer(message.mailing)
+                recipients = [r for r in message.recipients.all() if r.status == S.SENDING]
+                payload = renderer.build(message, recipients)
+                try:
+                    result = connection.send(payload, envelope_sender(account, message.pk),
+                                             [r.email for r in recipients])
+                except SMTPFailure as failure:
+                    connection.close()
+                    connection = None
+                    if failure.kind in ACCOUNT_ERRORS:
+                        _record_release_in_flight(message)
+                        _pause_account(account, failure)
+                        return False
+                    _record_failure(message, failure, _now())
+                    continue
+                finally:
+                    last_transaction = _now()
+                    if delay:
+                        # Shared with the next worker that takes this account's only slot.
+                        AccountSlot.objects.filter(pk=slot.pk).update(
+                            last_transaction_at=last_transaction)
+                _record_sent(message, result, last_transaction)
+        return True
+    finally:
+        if connection is not None:
+            connection.close()
+        release(owner)
+        slot_release(slot, owner)
+        refresh_mailing_status(touched)
+
+
+def _record_release_in_flight(message: Message) -> None:
+    """The server refused the account before accepting anything: the message did not leave."""
+    Message.objects.filter(pk=message.pk).update(status=S.QUEUED, in_flight_at=None,
+                                                 lease_owner="", lease_expires_at=None)
+    Recipient.objects.filter(message=message, status=S.SENDING).update(status=S.QUEUED)
+
+
+def recover_expired() -> list[int]:
+    """Run by beat: recover work of dead workers; return the accounts with due work."""
+    now = _now()
+    with transaction.atomic():
+        expired = Message.objects.filter(status=S.SENDING, lease_expires_at__lt=now)
+        uncertain = list(expired.filter(in_flight_at__isnull=False).values_list("pk", flat=True))
+        text = "The worker stopped while sending: it is not known whether this message left."
+        Message.objects.filter(pk__in=uncertain).update(
+            status=S.UNCERTAIN, lease_owner="", lease_expires_at=None, smtp_text=text)
+        Recipient.objects.filter(message_id__in=uncertain, status=S.SENDING).update(
+            status=S.UNCERTAIN, smtp_text=text)
+        requeue = list(expired.filter(in_flight_at__isnull=True).values_list("pk", flat=True))
+        Message.objects.filter(pk__in=requeue).update(status=S.QUEUED, lease_owner="",
+                                                      lease_expires_at=None)
+        Recipient.objects.filter(message_id__in=requeue, status=S.SENDING).update(
+            status=S.QUEUED)
+        AccountSlot.objects.filter(lease_expires_at__lt=now).update(owner="",
+                                                                    lease_expires_at=None)
+    mailing_ids = Message.objects.filter(pk__in=uncertain).values_list("mailing_id", flat=True)
+    refresh_mailing_status(list(mailing_ids))
+    return sorted(set(
+        Message.objects.filter(status__in=DUE_STATUSES, mailing__status__in=ACTIVE_MAILING,
+                               account__paused_reason="")
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by().values_list("account_id", flat=True).distinct()
+    ))

@@ -1,0 +1,43 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mailing.models import Mailing
+from mailing.selectors_mailings import mailing_counts
+
+
+class Command(BaseCommand):
+    help = ("Every recipient's fate in a mailing: status, attempts, server code and text, "
+            "Message-ID — the same truth the screens show.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("mailing", type=int)
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def handle(self, *args, mailing, **options):
+        try:
+            found = Mailing.objects.select_related("account").get(pk=mailing)
+        except Mailing.DoesNotExist:
+            raise CommandError(f"No mailing {mailing}.") from None
+        recipients = [
+            {"email": r.email, "name": r.name, "status": r.status,
+             "attempts": r.message.attempts if r.message else 0,
+             "smtp_code": r.smtp_code, "smtp_text": r.smtp_text,
+             "message_id": r.message.message_id if r.message else None,
+             "sent_at": r.message.sent_at.isoformat() if r.message and r.message.sent_at
+             else None}
+            for r in found.recipients.select_related("message").order_by("pk").iterator()
+        ]
+        data = {"mailing": found.pk, "subject": found.subject, "status": found.status,
+                "account": str(found.account), "counts": mailing_counts(found),
+                "recipients": recipients}
+        if options["json"]:
+            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
+            return
+        self.stdout.write(f"Mailing {found.pk} “{found.subject}”: {found.status}")
+        for key, value in data["counts"].items():
+            if value:
+                self.stdout.write(f"  {key}: {value}")
+        for r in recipients:
+            self.stdout.write(f"  {r['status']:<10} {r['email']:<40} {r['smtp_code'] or ''} "
+                              f"{r['smtp_text']}")

@@ -1,0 +1,5 @@
+from .mailings import Attachment, Mailing, MailingTemplate, Message, Recipient, SuppressedAddress
+from .sending_accounts import AccountSlot, SendingAccount
+
+__all__ = ["AccountSlot", "Attachment", "Mailing", "MailingTemplate", "Message", "Recipient",
+           "SendingAccount", "SuppressedAddress"]

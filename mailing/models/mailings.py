@@ -1,0 +1,198 @@
+"""Mailings and what they become: SMTP messages and their envelope recipients.
+
+A Mailing is what staff compose. Submitting it writes one Message per SMTP transaction
+(one per recipient in mail-merge modes, one per chunk of at most `max_bcc_recipients` in BCC
+mode) and one Recipient per envelope recipient. Every Recipient always has a status that
+says what happened to it; nothing is ever dropped silently.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Profile
+
+from .sending_accounts import SendingAccount
+
+
+class MailingTemplate(models.Model):
+    """A predefined template staff start a mailing from."""
+
+    name = models.CharField(_("name"), max_length=150)
+    subject = models.CharField(_("subject"), max_length=250)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML version"), blank=True)
+    profiles = models.ManyToManyField(
+        Profile, blank=True, related_name="mailing_templates",
+        verbose_name=_("available to profiles"),
+        help_text=_("Leave empty to offer it to everyone who sends mailings."),
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("template")
+        verbose_name_plural = _("templates")
+
+    def __str__(self):
+        return self.name
+
+
+class Mailing(models.Model):
+    class Mode(models.TextChoices):
+        PER_STUDENT = "per_student", _("Mail merge per student")
+        PER_GUARDIAN = "per_guardian", _("Mail merge per guardian")
+        BCC = "bcc", _("BCC (one message, no mail merge)")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
+        CANCELLED = "cancelled", _("Cancelled")
+        DONE = "done", _("Done")
+
+    account = models.ForeignKey(SendingAccount, on_delete=models.PROTECT,
+                                related_name="mailings", verbose_name=_("sending account"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="mailings", verbose_name=_("author"))
+    mode = models.CharField(_("sending mode"), max_length=20, choices=Mode.choices,
+                            default=Mode.PER_STUDENT)
+    subject = models.CharField(_("subject"), max_length=250)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML version"), blank=True)
+    # The audience as chosen (ids and typed addresses), kept for the record and for re-use.
+    audience = models.JSONField(default=dict)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
+                              default=Status.DRAFT)
+    is_automated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("mailing")
+        verbose_name_plural = _("mailings")
+        indexes = [models.Index(fields=["account", "-created_at"])]
+        permissions = [("send_mailings", _("Can compose and send mailings")),
+                       ("manage_templates", _("Can manage mailing templates"))]
+
+    def __str__(self):
+        return self.subject
+
+
+def attachment_path(instance, filename):
+    return f"mailings/{instance.mailing_id}/{filename}"
+
+
+class Attachment(models.Model):
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.filename
+
+
+class Status(models.TextChoices):
+    """The fate of a message and of each of its recipients."""
+
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DEFERRED = "deferred", _("Deferred (will retry)")
+    FAILED = "failed", _("Failed")
+    UNCERTAIN = "uncertain", _("Uncertain (to check)")
+    SKIPPED = "skipped", _("Not sent")
+    CANCELLED = "cancelled", _("Cancelled")
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
+
+
+DUE_STATUSES = [Status.QUEUED, Status.DEFERRED]
+
+
+class Message(models.Model):
+    """One SMTP transaction to make (or made)."""
+
+    Status = Status
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="messages")
+    account = models.ForeignKey(SendingAccount, on_delete=models.PROTECT, related_name="+")
+    # Lower sends first: automated mail from the System account goes ahead of bulk mailings.
+    priority = models.PositiveSmallIntegerField(default=5)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    # Merge values for this message (plain strings), rendered with the mailing's templates.
+    context = models.JSONField(default=dict)
+    message_id = models.CharField(max_length=250, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set just before DATA and cleared with the result: a message found with it set after a
+    # worker died may or may not have left, and is marked uncertain rather than re-sent.
+    in_flight_at = models.DateTimeField(null=True, blank=True)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    smtp_text = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["account", "status", "priority", "next_attempt_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+            models.Index(fields=["mailing", "status"]),
+        ]
+
+    def __str__(self):
+        return self.message_id
+
+
+class Recipient(models.Model):
+    """One envelope recipient of a message, with its own fate."""
+
+    Status = Status
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients",
+                                null=True, blank=True)
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=300, blank=True)
+    student_name = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    smtp_text = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["mailing", "status"]),
+                   models.Index(Lower("email"), name="mailing_recipient_email_ci")]
+
+    def __str__(self):
+        return self.email
+
+
+class SuppressedAddress(models.Model):
+    """An address that hard-bounced or asked not to receive mail: skipped, with the reason."""
+
+    email = models.EmailField(max_length=254)
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"),
+                                               name="mailing_suppressed_email_ci_unique")]
+
+    def __str__(self):
+        return self.email

@@ -1,0 +1,39 @@
+"""Reads on mailings, always through the history rule of `accounts_user_may_read`."""
+
+from django.db.models import Count, Q, QuerySet
+
+from .models import Mailing, Message, Recipient
+from .selectors import accounts_user_may_read
+
+S = Message.Status
+COUNTED = [S.QUEUED, S.SENDING, S.SENT, S.DEFERRED, S.FAILED, S.UNCERTAIN, S.SKIPPED,
+           S.CANCELLED, S.DELIVERED, S.BOUNCED]
+
+
+def mailings_visible_to(user) -> QuerySet[Mailing]:
+    return Mailing.objects.filter(account__in=accounts_user_may_read(user)).select_related(
+        "account", "created_by")
+
+
+def mailing_counts(mailing: Mailing) -> dict[str, int]:
+    rows = Recipient.objects.filter(mailing=mailing).aggregate(
+        total=Count("pk"), **{status: Count("pk", filter=Q(status=status)) for status in COUNTED})
+    return rows
+
+
+def recipients_of(mailing: Mailing, *, status: str = "", search: str = "") -> QuerySet[Recipient]:
+    recipients = Recipient.objects.filter(mailing=mailing).select_related("message")
+    if status:
+        recipients = recipients.filter(status=status)
+    if search:
+        recipients = recipients.filter(Q(email__icontains=search) | Q(name__icontains=search)
+                                       | Q(student_name__icontains=search))
+    return recipients
+
+
+def recipients_visible_to(user, *, search: str) -> QuerySet[Recipient]:
+    """History search by recipient across every mailing the user may read."""
+    return Recipient.objects.filter(
+        mailing__account__in=accounts_user_may_read(user)).filter(
+        Q(email__icontains=search) | Q(name__icontains=search)).select_related(
+        "mailing", "message").order_by("-pk")

@@ -1,0 +1,155 @@
+"""Writes on mailings: submit, pause, resume, cancel, retry. The engine does the sending."""
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .audience import Audience, Plan, resolve
+from .models import Mailing, Message, Recipient, SendingAccount
+from .models.mailings import DUE_STATUSES
+from .rendering import new_message_id
+from .tasks import enqueue_account
+
+S = Message.Status
+
+
+def _enqueue_after_commit(account: SendingAccount) -> None:
+    transaction.on_commit(lambda: enqueue_account(account.pk, is_system=account.is_system))
+
+
+@transaction.atomic
+def mailing_submit(*, mailing: Mailing, plan: Plan | None = None) -> Mailing:
+    """Resolve the audience and write every message and recipient, in bulk, in this
+    transaction; the workers are asked to start only once it has committed."""
+    mailing = Mailing.objects.select_for_update().select_related("account").get(pk=mailing.pk)
+    if mailing.status != Mailing.Status.DRAFT:
+        raise ValidationError(_("This mailing has already been sent."), code="not_draft")
+    account = mailing.account
+    if account.is_system is False and not account.is_configured:
+        raise ValidationError(_("The sending account is not configured."), code="account")
+    plan = plan or resolve(Audience.from_json(mailing.audience), mailing.mode)
+    priority = 0 if account.is_system else 5
+    messages: list[Message] = []
+    recipients_by_message: list[list[Recipient]] = []
+    skipped: list[Recipient] = []
+
+    def recipient_row(planned, status=S.QUEUED, text=""):
+        return Recipient(mailing=mailing, email=planned.email, name=planned.name[:300],
+                         student_name=planned.student_name[:300], status=status,
+                         smtp_text=text)
+
+    def new_message(context):
+        return Message(mailing=mailing, account=account, priority=priority, context=context,
+                       message_id=new_message_id(account, uuid.uuid4().hex))
+
+    for planned in plan.messages:
+        deliverable = []
+        for person in planned.recipients:
+            if person.suppressed_reason:
+                skipped.append(recipient_row(person, S.SKIPPED, person.suppressed_reason))
+            else:
+                deliverable.append(person)
+        if not deliverable:
+            continue
+        if mailing.mode == Mailing.Mode.BCC:
+            size = account.max_bcc_recipients
+            for start in range(0, len(deliverable), size):
+                messages.append(new_message(planned.context))
+                recipients_by_message.append(
+                    [recipient_row(p) for p in deliverable[start:start + size]])
+        else:
+            messages.append(new_message(planned.context))
+            recipients_by_message.append([recipient_row(p) for p in deliverable])
+    Message.objects.bulk_create(messages, batch_size=1000)
+    rows = []
+    for message, recipients in zip(messages, recipients_by_message, strict=True):
+        for recipient in recipients:
+            recipient.message = message
+            rows.append(recipient)
+    Recipient.objects.bulk_create(rows + skipped, batch_size=2000)
+    mailing.status = Mailing.Status.QUEUED if messages else Mailing.Status.DONE
+    mailing.submitted_at = timezone.now()
+    if not messages:
+        mailing.finished_at = mailing.submitted_at
+    mailing.save(update_fields=["status", "submitted_at", "finished_at"])
+    if messages:
+        _enqueue_after_commit(account)
+    return mailing
+
+
+@transaction.atomic
+def mailing_pause(*, mailing: Mailing) -> None:
+    Mailing.objects.filter(pk=mailing.pk, status__in=[Mailing.Status.QUEUED,
+                                                       Mailing.Status.SENDING]).update(
+        status=Mailing.Status.PAUSED)
+
+
+@transaction.atomic
+def mailing_resume(*, mailing: Mailing) -> None:
+    resumed = Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.PAUSED).update(
+        status=Mailing.Status.QUEUED)
+    if resumed:
+        _enqueue_after_commit(mailing.account)
+
+
+@transaction.atomic
+def mailing_cancel(*, mailing: Mailing) -> None:
+    """Stop what has not left; what is in flight finishes and is recorded."""
+    Mailing.objects.filter(pk=mailing.pk).exclude(status=Mailing.Status.DONE).update(
+        status=Mailing.Status.CANCELLED, finished_at=timezone.now())
+    pending = Message.objects.filter(mailing=mailing, status__in=DUE_STATUSES)
+    Recipient.objects.filter(message__in=pending, status__in=DUE_STATUSES).update(
+        status=S.CANCELLED)
+    pending.update(status=S.CANCELLED)
+
+
+@transaction.atomic
+def mailing_retry_failed(*, mailing: Mailing) -> int:
+    """Queue again the recipients that failed; those already sent are never resent."""
+    failed = list(Recipient.objects.filter(mailing=mailing, status=S.FAILED)
+                  .select_related("message"))
+    if not failed:
+        return 0
+    account = mailing.account
+    by_message: dict[int, list[Recipient]] = {}
+    for recipient in failed:
+        by_message.setdefault(recipient.message_id, []).append(recipient)
+    for message_pk, recipients in by_message.items():
+        message = recipients[0].message
+        others_sent = Recipient.objects.filter(message_id=message_pk).exclude(
+            status=S.FAILED).exists()
+        if others_sent:
+            message = Message.objects.create(
+                mailing=mailing, account=account, priority=message.priority,
+                context=message.context, message_id=new_message_id(account, uuid.uuid4().hex))
+        else:
+            Message.objects.filter(pk=message_pk).update(status=S.QUEUED, next_attempt_at=None)
+        Recipient.objects.filter(pk__in=[r.pk for r in recipients]).update(
+            status=S.QUEUED, message=message, smtp_code=None, smtp_text="")
+    Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.QUEUED, finished_at=None)
+    _enqueue_after_commit(account)
+    return len(failed)
+
+
+@transaction.atomic
+def message_resend(*, message: Message) -> None:
+    """A person decided an uncertain message should go again (same Message-ID, so a receiving
+    system that already has it can recognise the duplicate)."""
+    updated = Message.objects.filter(pk=message.pk, status=S.UNCERTAIN).update(
+        status=S.QUEUED, in_flight_at=None, next_attempt_at=None)
+    if updated:
+        Recipient.objects.filter(message=message, status=S.UNCERTAIN).update(status=S.QUEUED)
+        Mailing.objects.filter(pk=message.mailing_id).exclude(
+            status=Mailing.Status.CANCELLED).update(status=Mailing.Status.QUEUED,
+                                                    finished_at=None)
+        _enqueue_after_commit(message.account)
+
+
+@transaction.atomic
+def account_resume(*, account: SendingAccount) -> None:
+    """After an administrator fixed a paused account: send what waits, nothing twice."""
+    SendingAccount.objects.filter(pk=account.pk).update(paused_reason="", paused_at=None)
+    _enqueue_after_commit(account)

@@ -1,0 +1,37 @@
+"""Thin Celery adapters: ids in, one engine call each (see mailing/engine.py)."""
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_account(account_id: int, *, is_system: bool = False) -> None:
+    """Ask a worker to send for this account. If the broker is unreachable the work is still
+    safe in the database: beat's sweep enqueues it again once the broker is back."""
+    try:
+        send_account.apply_async(args=[account_id], queue="system" if is_system else "bulk")
+    except Exception:  # noqa: BLE001 (any broker error: the database keeps the work)
+        logger.warning("Broker unavailable: account %s will be picked up by the sweep.",
+                       account_id, exc_info=True)
+
+
+@shared_task(name="mailing.tasks.send_account", acks_late=True)
+def send_account(account_id: int) -> None:
+    from .engine import send_account_work
+    from .models import SendingAccount
+
+    if send_account_work(account_id):
+        enqueue_account(account_id, is_system=SendingAccount.objects.filter(
+            pk=account_id, is_system=True).exists())
+
+
+@shared_task(name="mailing.tasks.sweep")
+def sweep() -> None:
+    from .engine import recover_expired
+    from .models import SendingAccount
+
+    system_ids = set(SendingAccount.objects.filter(is_system=True).values_list("pk", flat=True))
+    for account_id in recover_expired():
+        enqueue_account(account_id, is_system=account_id in system_ids)
