@@ -183,8 +183,9 @@ def send_account_work(account_id: int, *, owner: str | None = None,
     """Send due messages of one account until none is left or the time budget is spent.
     Returns True when due work remains (the caller enqueues another run)."""
     owner = owner or worker_identity()
-    account = SendingAccount.objects.get(pk=account_id)
-    if account.paused_reason or not account.is_active or not account.is_configured:
+    account = SendingAccount.objects.filter(pk=account_id).first()
+    if (account is None or account.paused_reason or not account.is_active
+            or not account.is_configured):
         return False
     slot = slot_acquire(account, owner)
     if slot is None:

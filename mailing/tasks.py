@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -11,7 +12,8 @@ def enqueue_account(account_id: int, *, is_system: bool = False) -> None:
     """Ask a worker to send for this account. If the broker is unreachable the work is still
     safe in the database: beat's sweep enqueues it again once the broker is back."""
     try:
-        send_account.apply_async(args=[account_id], queue="system" if is_system else "bulk")
+        queue = settings.MAILING_QUEUE_SYSTEM if is_system else settings.MAILING_QUEUE_BULK
+        send_account.apply_async(args=[account_id], queue=queue)
     except Exception:  # noqa: BLE001 (any broker error: the database keeps the work)
         logger.warning("Broker unavailable: account %s will be picked up by the sweep.",
                        account_id, exc_info=True)

@@ -18,6 +18,18 @@ from django.conf import settings
 from eduka.celery import app
 
 
+def database_url() -> str:
+    """The test database, as a URL a worker process can open."""
+    from django.db import connection
+
+    config = connection.settings_dict
+    if config["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{config['NAME']}"
+    auth = config["USER"] + (f":{config['PASSWORD']}" if config.get("PASSWORD") else "")
+    return f"postgres://{auth}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/" \
+           f"{config['NAME']}"
+
+
 def broker_config(tmp_path: Path) -> tuple[dict, dict]:
     """The Celery settings and the matching environment for a worker process."""
     broker_url = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -37,21 +49,39 @@ def broker_config(tmp_path: Path) -> tuple[dict, dict]:
     else:
         results = os.environ.get("CELERY_TEST_RESULT_BACKEND", broker_url)
     env["CELERY_RESULT_BACKEND"] = results
+    env["DATABASE_URL"] = database_url()
     conf["result_backend"] = results
     return conf, env
 
 
+def _reset_connections():
+    """Producer pools are bound to the broker they were made for: rebuild them after the
+    broker settings change, so that the next task goes where the worker listens."""
+    from kombu import pools
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()
+    # The result backend is cached too (per thread unless thread-safe).
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
 @contextlib.contextmanager
-def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None):
+def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None,
+                   queues: str = ""):
     """Yield (queue name, process) for a live worker; the app in this process targets it."""
     conf, env = broker_config(tmp_path)
     queue = f"test-{uuid.uuid4().hex[:12]}"
     saved = {key: app.conf.get(key) for key in conf}
     app.conf.update(conf)
+    _reset_connections()
     log = open(tmp_path / f"worker-{queue}.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "eduka", "worker", "--loglevel", "INFO",
-         "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queue,
+         "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues or queue,
          "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle"],
         cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "eduka.settings.test", **env,
@@ -70,4 +100,4 @@ def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | No
                 process.wait()
         log.close()
         app.conf.update(saved)
-        app.pool.force_close_all()
+        _reset_connections()

@@ -249,5 +249,8 @@ CELERY_BEAT_SCHEDULE["mailing-sweep"] = {
     "task": "mailing.tasks.sweep",
     "schedule": MAILING_SWEEP_SECONDS,
 }
-CELERY_TASK_ROUTES = {"mailing.tasks.send_account": {"queue": "bulk"}}
+# Automated mail (System account) has a queue of its own so that it never waits behind bulk
+# mailings; production can give it dedicated workers (see docker-compose.yml).
+MAILING_QUEUE_SYSTEM = env.str("MAILING_QUEUE_SYSTEM", default="system")
+MAILING_QUEUE_BULK = env.str("MAILING_QUEUE_BULK", default="bulk")
 CELERY_TASK_DEFAULT_QUEUE = "celery"

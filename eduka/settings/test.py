@@ -5,7 +5,7 @@ so that CI runs the same suite on PostgreSQL and Redis.
 """
 
 from .base import *  # noqa: F403
-from .base import env, env_list_secret
+from .base import VAR_DIR, env, env_list_secret
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
@@ -21,5 +21,9 @@ MAIL_CATCHER_DIR = None
 SMTP_ALLOW_INTERNAL_HOSTS = True
 SMTP_TIMEOUT = 5.0
 SMTP_TEST_TIMEOUT = 3.0
-MAILING_LEASE_SECONDS = 30
-MAILING_TASK_BUDGET = 60.0
+MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=30)
+MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=60.0)
+
+# Tests that run real worker processes need a database those processes can open too.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
