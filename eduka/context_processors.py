@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 # (label, url name, permissions required). The navigation shows what the user may open.
 NAVIGATION = [
+    (_("E-mails"), "mailings:mailing_list", ("mailing.send_mailings",)),
     (_("Classes"), "school:class_list", ("school.view_schoolclass",)),
     (_("Students"), "school:student_list", ("school.view_student",)),
     (_("Guardians"), "school:guardian_list", ("school.view_guardian",)),
@@ -25,26 +26,34 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"mail_catcher_enabled": bool(settings.MAIL_CATCHER_DIR)}
+    alert, paused = _sending_alerts(user)
     return {
-        "system_account_alert": _system_account_alert(user),
+        "system_account_alert": alert,
+        "paused_accounts": paused,
         "nav_main": _visible(user, NAVIGATION),
         "nav_configuration": _visible(user, CONFIGURATION),
         "mail_catcher_enabled": bool(settings.MAIL_CATCHER_DIR),
     }
 
 
-def _system_account_alert(user):
-    """Administrators are told while the System account cannot send automated mail."""
+def _sending_alerts(user):
+    """For administrators, in one query: whether the System account can send automated mail,
+    and which accounts stopped sending because their server refused them."""
     if not user.has_perm("mailing.manage_sending_accounts"):
-        return None
-    from mailing.selectors import system_account
+        return None, []
+    from django.db.models import Q
 
-    account = system_account()
-    if not account.is_configured:
-        return {"account": account, "reason": _("The System account is not configured: "
-                                                "automated e-mails (sign-up, password reset, "
-                                                "alerts) cannot be sent.")}
-    if account.last_test_ok is False:
-        return {"account": account, "reason": _("The last test of the System account failed: "
-                                                "automated e-mails may not be sent.")}
-    return None
+    from mailing.models import SendingAccount
+
+    accounts = list(SendingAccount.objects.filter(Q(is_system=True) | ~Q(paused_reason="")))
+    system = next(account for account in accounts if account.is_system)
+    paused = [account for account in accounts if account.paused_reason]
+    if not system.is_configured:
+        return {"account": system, "reason": _(
+            "The System account is not configured: automated e-mails (sign-up, password "
+            "reset, alerts) cannot be sent.")}, paused
+    if system.last_test_ok is False:
+        return {"account": system, "reason": _(
+            "The last test of the System account failed: automated e-mails may not be "
+            "sent.")}, paused
+    return None, paused

@@ -54,6 +54,13 @@ class MailingRenderer:
             self.attachments.append((data, maintype, subtype, attachment.filename))
         self.from_header = formataddr((self.account.sender_name, self.account.envelope_from))
         self.reply_to = self.account.effective_reply_to
+        self.subject_prefix = ""
+
+    def render_parts(self, context: dict) -> tuple[str, str, str]:
+        """Subject, text and sanitised HTML for one context (previews use this too)."""
+        subject = self.subject_prefix + " ".join(self.subject.render(context).split())
+        html = sanitize_html(self.html.render(context)) if self.html else ""
+        return subject, self.text.render(context), html
 
     def build(self, message: Message, recipients) -> bytes:
         context = message.context
@@ -66,14 +73,15 @@ class MailingRenderer:
             email["To"] = ", ".join(formataddr((r.name, r.email)) for r in recipients)
         if self.reply_to:
             email["Reply-To"] = self.reply_to
-        email["Subject"] = " ".join(self.subject.render(context).split())
+        subject, text, html = self.render_parts(context)
+        email["Subject"] = subject
         email["Date"] = format_datetime(timezone.now())
         email["Message-ID"] = message.message_id
         if self.mailing.is_automated:
             email["Auto-Submitted"] = "auto-generated"
-        email.set_content(self.text.render(context))
-        if self.html:
-            email.add_alternative(sanitize_html(self.html.render(context)), subtype="html")
+        email.set_content(text)
+        if html:
+            email.add_alternative(html, subtype="html")
         for data, maintype, subtype, filename in self.attachments:
             email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         return email.as_bytes()

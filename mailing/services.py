@@ -47,8 +47,17 @@ def account_save(*, account: SendingAccount, password: str | None = None) -> Sen
 
 
 def account_delete(*, account: SendingAccount) -> None:
+    from .models import Mailing
+
     if account.is_system:
         raise ValidationError(_("The System account cannot be deleted."), code="system")
+    active = [Mailing.Status.QUEUED, Mailing.Status.SENDING, Mailing.Status.PAUSED]
+    if account.mailings.filter(status__in=active).exists():
+        raise ValidationError(_("Mailings from this account are in progress: wait for them to "
+                                "finish or cancel them first."), code="in_progress")
+    if account.mailings.exists():
+        raise ValidationError(_("Mails were sent from this account: deactivate it instead, so "
+                                "that their history is kept."), code="has_history")
     account.delete()
 
 

@@ -153,3 +153,64 @@ def account_resume(*, account: SendingAccount) -> None:
     """After an administrator fixed a paused account: send what waits, nothing twice."""
     SendingAccount.objects.filter(pk=account.pk).update(paused_reason="", paused_at=None)
     _enqueue_after_commit(account)
+
+
+@transaction.atomic
+def mailing_save_draft(*, mailing: Mailing | None, user, account: SendingAccount, mode: str,
+                       subject: str, body_text: str, body_html: str, audience: dict,
+                       uploads=()) -> Mailing:
+    from django.core.files.base import File
+
+    from .models import Attachment
+
+    if mailing is not None and mailing.status != Mailing.Status.DRAFT:
+        raise ValidationError(_("This mailing has already been sent."), code="not_draft")
+    mailing = mailing or Mailing(created_by=user)
+    mailing.account = account
+    mailing.mode = mode
+    mailing.subject = subject
+    mailing.body_text = body_text
+    mailing.body_html = body_html
+    mailing.audience = audience
+    mailing.save()
+    for upload in uploads:
+        attachment = Attachment(mailing=mailing, filename=upload.clean_name,
+                                content_type=upload.clean_type, size=upload.size)
+        # Stored once for the mailing, never once per recipient.
+        attachment.file.save(upload.clean_name, File(upload), save=False)
+        attachment.save()
+    return mailing
+
+
+def mailing_test_send(*, mailing: Mailing, to_email: str, index: int = 0):
+    """Send the preview of one recipient's message to the author only (the subject says it is
+    a test). A single interactive action, bounded by SMTP_TEST_TIMEOUT, like the account test."""
+    from django.conf import settings
+
+    from .audience import Audience, resolve
+    from .rendering import MailingRenderer, envelope_sender
+    from .services import HINTS, TestOutcome, account_connection_settings
+    from .smtp import SMTPConnection, SMTPFailure
+
+    plan = resolve(Audience.from_json(mailing.audience), mailing.mode)
+    if not plan.messages:
+        return TestOutcome(ok=False, server_reply=_("This mailing has no recipient yet."))
+    planned = plan.messages[min(index, len(plan.messages) - 1)]
+    message = Message(mailing=mailing, account=mailing.account, context=planned.context,
+                      message_id=new_message_id(mailing.account, uuid.uuid4().hex), pk=0)
+    fake = Recipient(email=to_email, name=str(_("Test")))
+    renderer = MailingRenderer(mailing)
+    renderer.subject_prefix = "[" + str(_("TEST")) + "] "
+    payload = renderer.build(message, [fake])
+    try:
+        settings_ = account_connection_settings(mailing.account,
+                                                timeout=settings.SMTP_TEST_TIMEOUT)
+        with SMTPConnection(settings_) as connection:
+            result = connection.send(payload, envelope_sender(mailing.account, 0), [to_email])
+        if not result.accepted:
+            code, text = result.refused[to_email]
+            return TestOutcome(ok=False, server_reply=f"{code} {text}")
+        return TestOutcome(ok=True, server_reply=result.reply)
+    except SMTPFailure as failure:
+        return TestOutcome(ok=False, server_reply=failure.server_reply,
+                           hint=str(HINTS.get(failure.kind, "")))

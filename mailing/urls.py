@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/<int:pk>/users/", views.account_users, name="account_users"),
     path("accounts/<int:pk>/test/", views.account_test, name="account_test"),
     path("accounts/<int:pk>/delete/", views.account_delete, name="account_delete"),
+    path("accounts/<int:pk>/resume/", views.account_resume, name="account_resume"),
     path("users/<int:user_pk>/accounts/", views.user_accounts, name="user_accounts"),
 ]

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from eduka.decorators import permission_required
 
-from . import selectors, services
+from . import selectors, services, submission
 from .forms import AccountTestForm, AccountUsersForm, SendingAccountForm, UserAccountsForm
 from .models import SendingAccount
 
@@ -87,6 +87,15 @@ def account_test(request, pk):
                        % {"reply": outcome.server_reply})
         if outcome.hint:
             messages.info(request, outcome.hint)
+    return redirect("mailing:account_edit", account.pk)
+
+
+@require_POST
+@permission_required(MANAGE)
+def account_resume(request, pk):
+    account = get_object_or_404(SendingAccount, pk=pk)
+    submission.account_resume(account=account)
+    messages.success(request, _("Sending from this account resumes."))
     return redirect("mailing:account_edit", account.pk)
 
 

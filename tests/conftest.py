@@ -1,7 +1,8 @@
 import pytest
 
 from accounts.models import Profile
-from tests.factories import make_user
+from school.models import School
+from tests.factories import make_class, make_guardian, make_student, make_user
 from tests.smtp_servers import smtp_server, smtp_server_factory  # noqa: F401 (fixtures)
 
 
@@ -47,3 +48,30 @@ def teacher_client(client, teacher):
 def parent_client(client, parent_user):
     client.force_login(parent_user)
     return client
+
+
+@pytest.fixture
+def school(db):
+    return School.objects.create(name="Collège Jean Moulin", phone="01 23 45 67 89")
+
+
+@pytest.fixture
+def sink(smtp_server_factory):  # noqa: F811 (the fixture, by name)
+    """A plain SMTP server that accepts everything."""
+    return smtp_server_factory()
+
+
+@pytest.fixture
+def class_with_families(db):
+    """A class of 3 students, each with 2 guardians (one of them shared by two siblings)."""
+    school_class = make_class("6e A")
+    shared = make_guardian(first_name="Nadia", last_name="Haddad", email="nadia@example.org",
+                           civility="mme")
+    students = []
+    for index, first_name in enumerate(["Léa", "Yanis", "Inès"]):
+        other = make_guardian(first_name=f"P{index}", last_name=f"Fam{index}",
+                              email=f"p{index}@example.org", civility="m")
+        guardians = [shared, other] if index < 2 else [other, make_guardian(
+            first_name="Sans", last_name="Adresse", email="")]
+        students.append(make_student(school_class, guardians=guardians, first_name=first_name))
+    return school_class, students

@@ -254,3 +254,18 @@ CELERY_BEAT_SCHEDULE["mailing-sweep"] = {
 MAILING_QUEUE_SYSTEM = env.str("MAILING_QUEUE_SYSTEM", default="system")
 MAILING_QUEUE_BULK = env.str("MAILING_QUEUE_BULK", default="bulk")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+
+# Attachments of mailings: limits shown on the compose screen.
+MAILING_ATTACHMENT_MAX_BYTES = env.int("MAILING_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+MAILING_ATTACHMENTS_MAX_TOTAL = env.int("MAILING_ATTACHMENTS_MAX_TOTAL", default=20 * 1024 * 1024)
+MAILING_ATTACHMENT_TYPES = {
+    ".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".png": "image/png", ".gif": "image/gif", ".txt": "text/plain", ".csv": "text/csv",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

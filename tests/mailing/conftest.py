@@ -1,19 +1,6 @@
-import pytest
+"""Builders shared by the mailing tests (fixtures live in tests/conftest.py)."""
 
 from mailing.models import Mailing, SendingAccount
-from school.models import School
-from tests.factories import make_class, make_guardian, make_student
-
-
-@pytest.fixture
-def school(db):
-    return School.objects.create(name="Collège Jean Moulin", phone="01 23 45 67 89")
-
-
-@pytest.fixture
-def sink(smtp_server_factory):
-    """A plain SMTP server that accepts everything."""
-    return smtp_server_factory()
 
 
 def make_account(server, **fields) -> SendingAccount:
@@ -29,19 +16,3 @@ def make_mailing(account, user, *, mode=Mailing.Mode.PER_STUDENT, audience=None,
                       "({{ eleve.classe }}) — {{ ecole.nom }}", **fields) -> Mailing:
     return Mailing.objects.create(account=account, created_by=user, mode=mode, subject=subject,
                                   body_text=body, audience=audience or {}, **fields)
-
-
-@pytest.fixture
-def class_with_families(db):
-    """A class of 3 students, each with 2 guardians (one of them shared by two siblings)."""
-    school_class = make_class("6e A")
-    shared = make_guardian(first_name="Nadia", last_name="Haddad", email="nadia@example.org",
-                           civility="mme")
-    students = []
-    for index, first_name in enumerate(["Léa", "Yanis", "Inès"]):
-        other = make_guardian(first_name=f"P{index}", last_name=f"Fam{index}",
-                              email=f"p{index}@example.org", civility="m")
-        guardians = [shared, other] if index < 2 else [other, make_guardian(
-            first_name="Sans", last_name="Adresse", email="")]
-        students.append(make_student(school_class, guardians=guardians, first_name=first_name))
-    return school_class, students

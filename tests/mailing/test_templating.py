@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 from django.utils.translation import override
 
 from mailing.templating import (
@@ -29,6 +30,13 @@ def errors(source):
     with override("en"):
         return template_errors(source)
 
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The messages are asserted in English (the code's language); French is the catalogue's.
+    with translation.override("en"):
+        yield
 
 def test_it_renders_the_variables():
     template = compile_template(

@@ -95,6 +95,24 @@ class Command(BaseCommand):
         if created:
             account.users.set([users[Profile.SECRETARIAT], users[Profile.ADMISSIONS]])
             account.history_profiles.set(Profile.objects.filter(code=Profile.DIRECTION))
+        self._templates(users)
+
+    def _templates(self, users):
+        from mailing.models import MailingTemplate
+
+        MailingTemplate.objects.get_or_create(name="Réunion parents-professeurs", defaults={
+            "subject": "Réunion parents-professeurs de {{ eleve.classe }}",
+            "body_text": ("Bonjour {{ parent.civilite }} {{ parent.nom }},\n\n"
+                          "Nous avons le plaisir de vous convier à la réunion "
+                          "parents-professeurs de la classe de {{ eleve.classe }}, "
+                          "au sujet de {{ eleve.prenom }}.\n\n{{ ecole.nom }}"),
+            "created_by": users[Profile.ADMIN]})
+        MailingTemplate.objects.get_or_create(name="Information aux familles", defaults={
+            "subject": "Information de {{ ecole.nom }}",
+            "body_text": ("Bonjour {{ parent.prenom }} {{ parent.nom }},\n\n"
+                          "{% for enfant in enfants %}- {{ enfant.prenom }} "
+                          "({{ enfant.classe }})\n{% endfor %}\n{{ ecole.nom }}"),
+            "created_by": users[Profile.ADMIN]})
 
     def _guardians_for(self, serial, last_name):
         guardians = []

@@ -1,0 +1,191 @@
+import re
+from pathlib import PurePath
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Profile
+from school.models import Guardian, SchoolClass, Student
+
+from .models import Mailing, MailingTemplate
+from .models.mailings import Status
+from .selectors import accounts_user_may_send_from
+from .templating import template_errors
+
+# Binary signatures of the allowed types: the extension alone is not trusted.
+SIGNATURES = {
+    ".pdf": [b"%PDF"], ".png": [b"\x89PNG"], ".gif": [b"GIF8"], ".jpg": [b"\xff\xd8\xff"],
+    ".jpeg": [b"\xff\xd8\xff"], ".docx": [b"PK\x03\x04"], ".xlsx": [b"PK\x03\x04"],
+    ".odt": [b"PK\x03\x04"], ".ods": [b"PK\x03\x04"],
+    ".doc": [b"\xd0\xcf\x11\xe0"], ".xls": [b"\xd0\xcf\x11\xe0"],
+}
+MERGE_ROOTS = re.compile(r"\b(eleve|parent|enfants?|destinataire)\b")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+def _addresses(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[\s,;]+", text or "") if part.strip()]
+
+
+class MailingForm(forms.Form):
+    account = forms.ModelChoiceField(label=_("Send from"), queryset=None, empty_label=None)
+    mode = forms.ChoiceField(label=_("Sending mode"), choices=Mailing.Mode.choices,
+                             widget=forms.RadioSelect, initial=Mailing.Mode.PER_STUDENT,
+                             help_text=_("Mail merge per student: one message per student to "
+                                         "each of their guardians. Per guardian: one message "
+                                         "per guardian, siblings listed. BCC: one message, "
+                                         "recipients hidden, no mail merge."))
+    classes = forms.ModelMultipleChoiceField(label=_("Whole classes (their guardians)"),
+                                             queryset=SchoolClass.objects.all(), required=False,
+                                             widget=forms.CheckboxSelectMultiple)
+    students = forms.ModelMultipleChoiceField(
+        label=_("Chosen students (their guardians)"), required=False,
+        queryset=Student.objects.select_related("school_class"),
+        widget=forms.SelectMultiple(attrs={"size": 6}))
+    guardians = forms.ModelMultipleChoiceField(label=_("Chosen guardians"), required=False,
+                                               queryset=Guardian.objects.all(),
+                                               widget=forms.SelectMultiple(attrs={"size": 6}))
+    profiles = forms.ModelMultipleChoiceField(
+        label=_("Staff, by profile"), required=False,
+        queryset=Profile.objects.filter(is_staff_profile=True),
+        widget=forms.CheckboxSelectMultiple)
+    addresses = forms.CharField(label=_("Other addresses"), required=False,
+                                widget=forms.Textarea(attrs={"rows": 2}),
+                                help_text=_("One per line, or separated by commas."))
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    body_text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}))
+    body_html = forms.CharField(label=_("HTML version (optional)"), required=False,
+                                widget=forms.Textarea(attrs={"rows": 6}),
+                                help_text=_("Cleaned before sending; a text version is always "
+                                            "sent too."))
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["account"].queryset = accounts_user_may_send_from(user)
+        self.fields["attachments"].help_text = _(
+            "At most %(each)s per file and %(total)s in all: PDF, images, office documents, "
+            "text.") % {"each": filesizeformat(settings.MAILING_ATTACHMENT_MAX_BYTES),
+                        "total": filesizeformat(settings.MAILING_ATTACHMENTS_MAX_TOTAL)}
+
+    def clean_addresses(self):
+        return _addresses(self.cleaned_data["addresses"])
+
+    def _check_template(self, name):
+        for message in template_errors(self.cleaned_data.get(name) or ""):
+            self.add_error(name, forms.ValidationError(message, code="template"))
+
+    def clean_attachments(self):
+        files = self.cleaned_data["attachments"]
+        total = 0
+        for upload in files:
+            name = get_valid_filename(PurePath(upload.name).name)[:150]
+            extension = PurePath(name).suffix.lower()
+            if extension not in settings.MAILING_ATTACHMENT_TYPES:
+                raise forms.ValidationError(
+                    _("“%(name)s”: this type of file cannot be attached."),
+                    params={"name": name}, code="type")
+            head = upload.read(8)
+            upload.seek(0)
+            signatures = SIGNATURES.get(extension)
+            if signatures and not any(head.startswith(s) for s in signatures):
+                raise forms.ValidationError(
+                    _("“%(name)s” is not really a %(ext)s file."),
+                    params={"name": name, "ext": extension}, code="content")
+            if upload.size > settings.MAILING_ATTACHMENT_MAX_BYTES:
+                raise forms.ValidationError(
+                    _("“%(name)s” is too large (%(size)s, at most %(max)s)."),
+                    params={"name": name, "size": filesizeformat(upload.size),
+                            "max": filesizeformat(settings.MAILING_ATTACHMENT_MAX_BYTES)},
+                    code="size")
+            total += upload.size
+            upload.clean_name = name
+            upload.clean_type = settings.MAILING_ATTACHMENT_TYPES[extension]
+        if total > settings.MAILING_ATTACHMENTS_MAX_TOTAL:
+            raise forms.ValidationError(
+                _("The attachments are too large together (%(size)s, at most %(max)s)."),
+                params={"size": filesizeformat(total),
+                        "max": filesizeformat(settings.MAILING_ATTACHMENTS_MAX_TOTAL)},
+                code="total")
+        return files
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("subject", "body_text", "body_html"):
+            self._check_template(name)
+        if cleaned.get("mode") == Mailing.Mode.BCC:
+            for name in ("subject", "body_text", "body_html"):
+                if MERGE_ROOTS.search(cleaned.get(name) or "") and "{" in (cleaned.get(name)
+                                                                            or ""):
+                    self.add_error(name, forms.ValidationError(
+                        _("BCC mode sends one message to everyone: per-person variables "
+                          "cannot be used."), code="bcc_merge"))
+        if not any(cleaned.get(name) for name in ("classes", "students", "guardians",
+                                                  "profiles", "addresses")):
+            self.add_error(None, forms.ValidationError(_("Choose at least one recipient."),
+                                                       code="no_audience"))
+        return cleaned
+
+    def audience(self) -> dict:
+        data = self.cleaned_data
+        return {"class_ids": [c.pk for c in data["classes"]],
+                "student_ids": [s.pk for s in data["students"]],
+                "guardian_ids": [g.pk for g in data["guardians"]],
+                "profile_codes": [p.code for p in data["profiles"]],
+                "addresses": data["addresses"]}
+
+    @staticmethod
+    def initial_from(mailing: Mailing) -> dict:
+        audience = mailing.audience
+        return {"account": mailing.account_id, "mode": mailing.mode,
+                "classes": audience.get("class_ids", []),
+                "students": audience.get("student_ids", []),
+                "guardians": audience.get("guardian_ids", []),
+                "profiles": Profile.objects.filter(code__in=audience.get("profile_codes", [])),
+                "addresses": "\n".join(audience.get("addresses", [])),
+                "subject": mailing.subject, "body_text": mailing.body_text,
+                "body_html": mailing.body_html}
+
+
+class MailingTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MailingTemplate
+        fields = ["name", "subject", "body_text", "body_html", "profiles"]
+        widgets = {"profiles": forms.CheckboxSelectMultiple,
+                   "body_text": forms.Textarea(attrs={"rows": 10}),
+                   "body_html": forms.Textarea(attrs={"rows": 6})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["profiles"].queryset = Profile.objects.filter(is_staff_profile=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("subject", "body_text", "body_html"):
+            for message in template_errors(cleaned.get(name) or ""):
+                self.add_error(name, forms.ValidationError(message, code="template"))
+        return cleaned
+
+
+class RecipientFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All")), *Status.choices])
+    q = forms.CharField(label=_("Search"), required=False,
+                        widget=forms.TextInput(attrs={"type": "search"}))

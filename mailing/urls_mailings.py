@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views_mailings as views
+
+app_name = "mailings"
+urlpatterns = [
+    path("", views.mailing_list, name="mailing_list"),
+    path("new/", views.mailing_compose, name="mailing_compose"),
+    path("<int:pk>/", views.mailing_detail, name="mailing_detail"),
+    path("<int:pk>/edit/", views.mailing_compose, name="mailing_edit"),
+    path("<int:pk>/test/", views.mailing_test, name="mailing_test"),
+    path("<int:pk>/send/", views.mailing_send, name="mailing_send"),
+    path("<int:pk>/progress/", views.mailing_progress, name="mailing_progress"),
+    path("<int:pk>/export.csv", views.mailing_export, name="mailing_export"),
+    path("<int:pk>/messages/<int:message_pk>/", views.message_detail, name="message_detail"),
+    path("<int:pk>/messages/<int:message_pk>/resend/", views.message_resend,
+         name="message_resend"),
+    path("<int:pk>/<str:action>/", views.mailing_action, name="mailing_action"),
+    path("templates/", views.template_list, name="template_list"),
+    path("templates/new/", views.template_edit, name="template_create"),
+    path("templates/<int:pk>/", views.template_edit, name="template_edit"),
+    path("templates/<int:pk>/duplicate/", views.template_duplicate, name="template_duplicate"),
+    path("templates/<int:pk>/delete/", views.template_delete, name="template_delete"),
+]

@@ -1,0 +1,286 @@
+"""The "E-mails" module: compose, preview, test, send, follow, history; the template library."""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from eduka.decorators import permission_required
+
+from . import selectors, selectors_mailings, submission
+from .audience import Audience, resolve
+from .forms import AccountTestForm
+from .forms_mailings import MailingForm, MailingTemplateForm, RecipientFilterForm
+from .models import Mailing, MailingTemplate, Message
+from .rendering import MailingRenderer
+
+SEND = "mailing.send_mailings"
+TEMPLATES = "mailing.manage_templates"
+
+
+def _visible_mailing(request, pk) -> Mailing:
+    """Any mailing of an account the user may read; anything else is a 404."""
+    return get_object_or_404(selectors_mailings.mailings_visible_to(request.user), pk=pk)
+
+
+def _own_mailing(request, pk) -> Mailing:
+    """Acting on a mailing needs the right to send from its account."""
+    mailing = _visible_mailing(request, pk)
+    if not selectors.accounts_user_may_send_from(request.user).filter(
+            pk=mailing.account_id).exists():
+        raise PermissionDenied
+    return mailing
+
+
+def _templates_for(user):
+    templates = MailingTemplate.objects.all()
+    if not user.has_perm(TEMPLATES):
+        templates = templates.filter(profiles__isnull=True) | templates.filter(
+            profiles=user.profile_id)
+    return templates.distinct()
+
+
+@permission_required(SEND)
+def mailing_list(request):
+    query = request.GET.get("q", "").strip()
+    context = {"query": query}
+    if query:
+        context["page"] = Paginator(selectors_mailings.recipients_visible_to(
+            request.user, search=query), 25).get_page(request.GET.get("page"))
+    else:
+        context["page"] = Paginator(selectors_mailings.mailings_visible_to(request.user),
+                                    25).get_page(request.GET.get("page"))
+    context["can_compose"] = selectors.accounts_user_may_send_from(request.user).exists()
+    return render(request, "mailing/mailing_list.html", context)
+
+
+@permission_required(SEND)
+def mailing_compose(request, pk=None):
+    mailing = _own_mailing(request, pk) if pk else None
+    if mailing and mailing.status != Mailing.Status.DRAFT:
+        return redirect("mailings:mailing_detail", mailing.pk)
+    initial = MailingForm.initial_from(mailing) if mailing else {}
+    template = None
+    if request.GET.get("template"):
+        template = get_object_or_404(_templates_for(request.user), pk=request.GET["template"])
+        initial.update(subject=template.subject, body_text=template.body_text,
+                       body_html=template.body_html)
+    form = MailingForm(request.POST or None, request.FILES or None, initial=initial,
+                       user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        mailing = submission.mailing_save_draft(
+            mailing=mailing, user=request.user, account=data["account"], mode=data["mode"],
+            subject=data["subject"], body_text=data["body_text"], body_html=data["body_html"],
+            audience=form.audience(), uploads=data["attachments"])
+        return redirect("mailings:mailing_detail", mailing.pk)
+    return render(request, "mailing/mailing_compose.html", {
+        "form": form, "mailing": mailing, "templates": _templates_for(request.user),
+        "chosen_template": template, "variables": _variables()})
+
+
+def _variables():
+    from .templating import VARIABLES
+
+    return VARIABLES
+
+
+@permission_required(SEND)
+def mailing_detail(request, pk):
+    mailing = _visible_mailing(request, pk)
+    if mailing.status == Mailing.Status.DRAFT:
+        return _draft_page(request, mailing)
+    filters = RecipientFilterForm(request.GET or None)
+    status = search = ""
+    if filters.is_valid():
+        status, search = filters.cleaned_data["status"], filters.cleaned_data["q"]
+    recipients = selectors_mailings.recipients_of(mailing, status=status, search=search)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "mailing/mailing_detail.html", {
+        "mailing": mailing, "counts": selectors_mailings.mailing_counts(mailing),
+        "page": Paginator(recipients, 50).get_page(request.GET.get("page")),
+        "filters": filters, "query": query.urlencode(),
+        "can_act": selectors.accounts_user_may_send_from(request.user).filter(
+            pk=mailing.account_id).exists()})
+
+
+def _draft_page(request, mailing):
+    plan = resolve(Audience.from_json(mailing.audience), mailing.mode)
+    index = min(max(int(request.GET.get("preview", 0) or 0), 0), max(len(plan.messages) - 1, 0))
+    preview = None
+    if plan.messages:
+        subject, text, html = MailingRenderer(mailing).render_parts(plan.messages[index].context)
+        preview = {"subject": subject, "text": text, "html": html,
+                   "recipients": plan.messages[index].recipients}
+    choices = [(i, ", ".join(r.email for r in m.recipients[:3])
+                + (f" (+{len(m.recipients) - 3})" if len(m.recipients) > 3 else ""))
+               for i, m in enumerate(plan.messages[:200])]
+    return render(request, "mailing/mailing_draft.html", {
+        "mailing": mailing, "plan": plan, "preview": preview, "index": index,
+        "choices": choices, "test_form": AccountTestForm(initial={"to_email": request.user.email}),
+        "message_count": _message_count(mailing, plan)})
+
+
+def _message_count(mailing, plan):
+    if mailing.mode != Mailing.Mode.BCC:
+        return len(plan.messages)
+    deliverable = sum(1 for m in plan.messages for r in m.recipients if not r.suppressed_reason)
+    size = mailing.account.max_bcc_recipients
+    return (deliverable + size - 1) // size
+
+
+@require_POST
+@permission_required(SEND)
+def mailing_test(request, pk):
+    mailing = _own_mailing(request, pk)
+    form = AccountTestForm(request.POST)
+    if form.is_valid():
+        outcome = submission.mailing_test_send(mailing=mailing,
+                                               to_email=form.cleaned_data["to_email"],
+                                               index=int(request.POST.get("preview", 0) or 0))
+        if outcome.ok:
+            messages.success(request, _("Test message sent. The server answered: %(reply)s")
+                             % {"reply": outcome.server_reply})
+        else:
+            messages.error(request, _("Test failed. The server answered: %(reply)s")
+                           % {"reply": outcome.server_reply})
+    return redirect("mailings:mailing_detail", mailing.pk)
+
+
+@require_POST
+@permission_required(SEND)
+def mailing_send(request, pk):
+    mailing = _own_mailing(request, pk)
+    try:
+        submission.mailing_submit(mailing=mailing)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("The mailing is on its way."))
+    return redirect("mailings:mailing_detail", mailing.pk)
+
+
+ACTIONS = {
+    "pause": (submission.mailing_pause, _("Mailing paused.")),
+    "resume": (submission.mailing_resume, _("Mailing resumed.")),
+    "cancel": (submission.mailing_cancel, _("Mailing cancelled: what had left is listed below.")),
+}
+
+
+@require_POST
+@permission_required(SEND)
+def mailing_action(request, pk, action):
+    if action not in {*ACTIONS, "retry"}:
+        raise Http404
+    mailing = _own_mailing(request, pk)
+    if action == "retry":
+        count = submission.mailing_retry_failed(mailing=mailing)
+        messages.success(request, _("%(count)d failed recipients queued again.")
+                         % {"count": count})
+    else:
+        service, text = ACTIONS[action]
+        service(mailing=mailing)
+        messages.success(request, text)
+    return redirect("mailings:mailing_detail", mailing.pk)
+
+
+@require_POST
+@permission_required(SEND)
+def message_resend(request, pk, message_pk):
+    mailing = _own_mailing(request, pk)
+    message = get_object_or_404(Message, pk=message_pk, mailing=mailing)
+    submission.message_resend(message=message)
+    messages.success(request, _("The message will be sent again."))
+    return redirect("mailings:mailing_detail", mailing.pk)
+
+
+@permission_required(SEND)
+def mailing_progress(request, pk):
+    mailing = _visible_mailing(request, pk)
+    counts = selectors_mailings.mailing_counts(mailing)
+    return JsonResponse({"status": mailing.status, "status_label": mailing.get_status_display(),
+                         "counts": counts, "paused_reason": mailing.account.paused_reason})
+
+
+@permission_required(SEND)
+def mailing_export(request, pk):
+    mailing = _visible_mailing(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="mailing-{mailing.pk}.csv"'
+    response.write("\ufeff")  # so that spreadsheet programs read UTF-8
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow([_("E-mail address"), _("Name"), _("Student"), _("Status"), _("Code"),
+                     _("Server reply"), _("Sent at"), "Message-ID"])
+    for r in selectors_mailings.recipients_of(mailing).iterator(chunk_size=2000):
+        writer.writerow([r.email, _csv_safe(r.name), _csv_safe(r.student_name),
+                         r.get_status_display(), r.smtp_code or "", _csv_safe(r.smtp_text),
+                         r.message.sent_at.isoformat() if r.message and r.message.sent_at
+                         else "", r.message.message_id if r.message else ""])
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    # Cells starting with = + - @ are formulas to spreadsheet programs.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@permission_required(SEND)
+def message_detail(request, pk, message_pk):
+    mailing = _visible_mailing(request, pk)
+    message = get_object_or_404(Message.objects.prefetch_related("recipients"),
+                                pk=message_pk, mailing=mailing)
+    subject, text, html = MailingRenderer(mailing).render_parts(message.context)
+    return render(request, "mailing/message_detail.html", {
+        "mailing": mailing, "message": message, "subject": subject, "text": text,
+        "html": html, "recipients": message.recipients.all()})
+
+
+# --- templates library -----------------------------------------------------------------------
+
+@permission_required(SEND)
+def template_list(request):
+    return render(request, "mailing/template_list.html", {
+        "templates": _templates_for(request.user).prefetch_related("profiles"),
+        "can_manage": request.user.has_perm(TEMPLATES)})
+
+
+@permission_required(TEMPLATES)
+def template_edit(request, pk=None):
+    template = get_object_or_404(MailingTemplate, pk=pk) if pk else None
+    form = MailingTemplateForm(request.POST or None, instance=template)
+    if request.method == "POST" and form.is_valid():
+        template = form.save(commit=False)
+        template.created_by = template.created_by or request.user
+        template.save()
+        form.save_m2m()
+        messages.success(request, _("Template saved."))
+        return redirect("mailings:template_list")
+    return render(request, "mailing/template_form.html", {"form": form, "template": template,
+                                                          "variables": _variables()})
+
+
+@require_POST
+@permission_required(TEMPLATES)
+def template_duplicate(request, pk):
+    template = get_object_or_404(MailingTemplate, pk=pk)
+    profiles = list(template.profiles.all())
+    template.pk = None
+    template.name = _("%(name)s (copy)") % {"name": template.name}
+    template.save()
+    template.profiles.set(profiles)
+    messages.success(request, _("Template duplicated."))
+    return redirect("mailings:template_edit", template.pk)
+
+
+@require_POST
+@permission_required(TEMPLATES)
+def template_delete(request, pk):
+    get_object_or_404(MailingTemplate, pk=pk).delete()
+    messages.success(request, _("Template deleted."))
+    return redirect("mailings:template_list")

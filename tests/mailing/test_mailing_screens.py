@@ -1,0 +1,132 @@
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import Profile
+from mailing.models import Attachment, Mailing, MailingTemplate, Recipient
+from mailing.submission import mailing_submit
+from tests.factories import make_user
+from tests.mailing.conftest import make_account
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def account(sink, secretary):
+    account = make_account(sink)
+    account.users.add(secretary)
+    return account
+
+
+def _compose(client, account, **overrides):
+    payload = {"account": account.pk, "mode": "per_student", "subject": "Bonjour",
+               "body_text": "Bonjour {{ parent.nom }}, {{ eleve.prenom }}", "body_html": "",
+               "addresses": ""}
+    payload.update(overrides)
+    return client.post(reverse("mailings:mailing_compose"), payload)
+
+
+def test_it_composes_previews_and_sends(secretary_client, account, school, class_with_families,
+                                        django_capture_on_commit_callbacks):
+    school_class, _ = class_with_families
+    pdf = SimpleUploadedFile("convocation réunion.pdf", b"%PDF-1.4 test", "application/pdf")
+    response = _compose(secretary_client, account, classes=[school_class.pk], attachments=[pdf])
+    mailing = Mailing.objects.get()
+    assert response.status_code == 302 and mailing.status == Mailing.Status.DRAFT
+    assert Attachment.objects.get().filename == "convocation_réunion.pdf"
+    page = secretary_client.get(reverse("mailings:mailing_detail", args=[mailing.pk]))
+    assert page.context["plan"].recipient_count == 5
+    assert "Léa" in page.context["preview"]["text"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        secretary_client.post(reverse("mailings:mailing_send", args=[mailing.pk]))
+    assert len(callbacks) == 1
+    assert Recipient.objects.filter(mailing=mailing).count() == 5
+    progress = secretary_client.get(reverse("mailings:mailing_progress", args=[mailing.pk]))
+    assert progress.json()["counts"]["queued"] == 5
+
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"body_text": "{% load static %}x"}, "body_text"),
+    ({"subject": "{{ eleve.age }}"}, "subject"),
+    ({"mode": "bcc", "body_text": "Bonjour {{ parent.nom }}"}, "body_text"),
+])
+def test_it_refuses_bad_templates_when_saved(secretary_client, account, school, overrides,
+                                            field, class_with_families):
+    school_class, _ = class_with_families
+    response = _compose(secretary_client, account, classes=[school_class.pk], **overrides)
+    assert field in response.context["form"].errors
+    assert not Mailing.objects.exists()
+
+
+def test_it_refuses_bad_attachments(secretary_client, account, school, settings):
+    settings.MAILING_ATTACHMENT_MAX_BYTES = 100
+    fake = SimpleUploadedFile("virus.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")
+    response = _compose(secretary_client, account, addresses="a@example.org",
+                        attachments=[fake])
+    assert "attachments" in response.context["form"].errors
+    exe = SimpleUploadedFile("setup.exe", b"MZ", "application/octet-stream")
+    response = _compose(secretary_client, account, addresses="a@example.org", attachments=[exe])
+    assert "attachments" in response.context["form"].errors
+    big = SimpleUploadedFile("big.txt", b"x" * 200, "text/plain")
+    response = _compose(secretary_client, account, addresses="a@example.org", attachments=[big])
+    assert "attachments" in response.context["form"].errors
+    assert not Mailing.objects.exists()
+
+
+def test_it_only_offers_assigned_accounts_and_hides_others_mailings(client, account, secretary,
+                                                                   sink, school):
+    other_account = make_account(sink, name="Direction")
+    mailing = Mailing.objects.create(account=account, created_by=secretary, subject="Secret",
+                                     body_text="x", audience={"addresses": ["a@example.org"]})
+    outsider = make_user(Profile.SECRETARIAT)
+    other_account.users.add(outsider)
+    client.force_login(outsider)
+    form = client.get(reverse("mailings:mailing_compose")).context["form"]
+    assert list(form.fields["account"].queryset) == [other_account]
+    assert client.get(reverse("mailings:mailing_detail", args=[mailing.pk])).status_code == 404
+    assert client.get(reverse("mailings:mailing_export", args=[mailing.pk])).status_code == 404
+    assert "Secret" not in client.get(reverse("mailings:mailing_list")).content.decode()
+    client.force_login(make_user(Profile.TEACHER))
+    assert client.get(reverse("mailings:mailing_list")).status_code == 403
+    director = make_user(Profile.DIRECTION)
+    account.history_profiles.add(director.profile)
+    client.force_login(director)
+    assert client.get(reverse("mailings:mailing_detail", args=[mailing.pk])).status_code == 200
+    assert client.post(reverse("mailings:mailing_send", args=[mailing.pk])).status_code == 403
+
+
+def test_it_exports_csv_and_searches_history(secretary_client, account, secretary, school,
+                                             django_capture_on_commit_callbacks):
+    mailing = Mailing.objects.create(account=account, created_by=secretary, subject="Info",
+                                     body_text="x", mode=Mailing.Mode.PER_GUARDIAN,
+                                     audience={"addresses": ["=cmd@example.org",
+                                                             "zoe@example.org"]})
+    with django_capture_on_commit_callbacks(execute=False):
+        mailing_submit(mailing=mailing)
+    export = secretary_client.get(reverse("mailings:mailing_export", args=[mailing.pk]))
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 3
+    found = secretary_client.get(reverse("mailings:mailing_list"), {"q": "zoe"})
+    assert [r.email for r in found.context["page"]] == ["zoe@example.org"]
+
+
+def test_it_manages_templates_by_profile(client, school):
+    admin = make_user(Profile.ADMIN)
+    client.force_login(admin)
+    client.post(reverse("mailings:template_create"), {
+        "name": "Réunion", "subject": "Réunion {{ ecole.nom }}", "body_text": "Bonjour",
+        "body_html": "", "profiles": [Profile.objects.get(code=Profile.DIRECTION).pk]})
+    template = MailingTemplate.objects.get()
+    client.post(reverse("mailings:template_duplicate", args=[template.pk]))
+    assert MailingTemplate.objects.count() == 2
+    bad = client.post(reverse("mailings:template_create"), {
+        "name": "X", "subject": "{% include 'x' %}", "body_text": "y", "body_html": ""})
+    assert "subject" in bad.context["form"].errors
+    client.force_login(make_user(Profile.ADMISSIONS))
+    listing = client.get(reverse("mailings:template_list"))
+    assert list(listing.context["templates"]) == []
+    client.force_login(make_user(Profile.DIRECTION))
+    assert len(client.get(reverse("mailings:template_list")).context["templates"]) == 2
