@@ -54,3 +54,10 @@ check-deploy: setup
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts
+
+# Sending benchmark (prints figures, asserts nothing): `make bench`, or `make bench N=20000`.
+# Runs in a throw-away SQLite database and broker folder; see bench/run.py.
+N ?= 2000
+.PHONY: bench
+bench: setup
+	$(PY) bench/run.py --n $(N)

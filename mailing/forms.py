@@ -34,7 +34,8 @@ class SendingAccountForm(forms.ModelForm):
         # entry, so services.account_save decides (see field_order for where it is shown).
         fields = ["name", "kind", "sender_name", "integrated_local_part", "forward_to",
                   "from_email", "smtp_host", "security", "smtp_port", "username",
-                  "reply_to", "max_bcc_recipients", "send_delay", "allow_plain_auth",
+                  "reply_to", "max_bcc_recipients", "send_delay", "max_connections",
+                  "allow_plain_auth",
                   "pinned_certificate", "is_active", "history_profiles"]
         widgets = {
             "kind": forms.RadioSelect,

@@ -212,13 +212,19 @@ class SMTPConnection:
                 options.append("SMTPUTF8")
             if smtp.has_extn("8bitmime") and not message.isascii():
                 options.append("BODY=8BITMIME")
+            rcpt_options = []
+            if smtp.has_extn("dsn"):
+                # Ask for delivery status notifications of failures and delays (RFC 3461),
+                # headers only, so that bounces come back to the envelope sender.
+                options.append("RET=HDRS")
+                rcpt_options.append("NOTIFY=FAILURE,DELAY")
             code, response = smtp.mail(envelope_from, options)
             if code != 250:
                 self._reset()
                 raise smtplib.SMTPSenderRefused(code, response, envelope_from)
             refused = {}
             for recipient in recipients:
-                code, response = smtp.rcpt(recipient)
+                code, response = smtp.rcpt(recipient, rcpt_options)
                 if code not in (250, 251):
                     refused[recipient] = (code, _text(response))
             accepted = [r for r in recipients if r not in refused]

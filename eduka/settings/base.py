@@ -157,6 +157,9 @@ INTEGRATED_MAIL_DOMAIN = env.str("INTEGRATED_MAIL_DOMAIN", default="ecolemail.ed
 INTEGRATED_RELAY_HOST = env.str("INTEGRATED_RELAY_HOST", default="")
 INTEGRATED_RELAY_PORT = env.int("INTEGRATED_RELAY_PORT", default=587)
 INTEGRATED_RELAY_SECURITY = env.str("INTEGRATED_RELAY_SECURITY", default="starttls")
+# DKIM for mail sent from the integrated domain: the PEM private key and its DNS selector.
+INTEGRATED_DKIM_SELECTOR = env.str("INTEGRATED_DKIM_SELECTOR", default="eduka")
+INTEGRATED_DKIM_PRIVATE_KEY = env_secret("INTEGRATED_DKIM_PRIVATE_KEY", default="")
 
 # Keys encrypting secrets at rest (SMTP passwords), newest first; older keys still decrypt.
 FIELD_ENCRYPTION_KEYS = env_list_secret("FIELD_ENCRYPTION_KEYS")

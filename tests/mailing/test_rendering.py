@@ -1,0 +1,60 @@
+import base64
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from mailing.models import Mailing, Message, Recipient, SendingAccount
+from mailing.rendering import MailingRenderer, verp_address
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dkim_key(settings):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.INTEGRATED_DKIM_PRIVATE_KEY = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode()
+    settings.INTEGRATED_MAIL_DOMAIN = "ecolemail.eduka.school"
+    public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def _render(account, secretary, mode=Mailing.Mode.PER_GUARDIAN):
+    mailing = Mailing.objects.create(account=account, created_by=secretary, mode=mode,
+                                     subject="Bonjour {{ parent.prenom }}",
+                                     body_text="Texte", body_html="<p>HTML<script>x</script></p>")
+    message = Message(pk=7, mailing=mailing, account=account, message_id="<abc@x.org>",
+                      context={"parent": {"prenom": "Zoé"}})
+    return MailingRenderer(mailing).build(message, [Recipient(email="zoe@example.org",
+                                                              name="Zoé")])
+
+
+def test_it_dkim_signs_mail_from_the_integrated_domain(dkim_key, secretary):
+    account = SendingAccount.objects.create(name="Intégré", kind="integrated",
+                                            integrated_local_part="inscriptions",
+                                            sender_name="Collège")
+    payload = _render(account, secretary)
+    assert payload.startswith(b"DKIM-Signature:")
+    assert dkim.verify(payload, dnsfunc=lambda name, timeout=5: dkim_key)
+    assert not dkim.verify(payload.replace(b"Texte", b"Faux!"),
+                           dnsfunc=lambda name, timeout=5: dkim_key)
+
+
+def test_it_does_not_sign_for_external_accounts(dkim_key, secretary):
+    account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",
+                                            from_email="ecole@h.org")
+    payload = _render(account, secretary)
+    assert b"DKIM-Signature" not in payload
+    assert b"<script>" not in payload  # HTML sanitised
+    assert b"Auto-Submitted" not in payload  # only automated mail carries it
+
+
+def test_verp_addresses_are_signed_per_message(settings):
+    settings.INTEGRATED_MAIL_DOMAIN = "ecolemail.eduka.school"
+    address = verp_address(42)
+    assert address.startswith("bounces+42-") and address.endswith("@ecolemail.eduka.school")
+    assert verp_address(43).split("-")[1] != address.split("-")[1]
