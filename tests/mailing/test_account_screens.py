@@ -15,7 +15,8 @@ def external_payload(**overrides):
         "from_email": "secretariat@ecole.example.org", "smtp_host": "smtp.example.org",
         "security": "tls", "smtp_port": "587", "username": "secretariat@ecole.example.org",
         "password": "  pass word  ", "reply_to": "", "max_bcc_recipients": "100",
-        "send_delay": "1.5", "is_active": "on", "integrated_local_part": "", "forward_to": "",
+        "send_delay": "1.5", "max_connections": "4", "is_active": "on",
+        "integrated_local_part": "", "forward_to": "",
         "pinned_certificate": "",
     }
     payload.update(overrides)
