@@ -205,6 +205,8 @@ def send_account_work(account_id: int, *, owner: str | None = None,
             if not batch:
                 return False
             for message in batch:
+                if time.monotonic() > deadline:
+                    return True  # hand over; what was claimed and not started is released
                 touched.add(message.mailing_id)
                 if delay and last_transaction:
                     wait = delay - (_now() - last_transaction).total_seconds()
