@@ -1,15 +1,19 @@
 """The one module that builds every outgoing message (headers, text, HTML, attachments).
 
-A MailingRenderer is made once per mailing: templates compiled once, attachments read and
-encoded once, the constant headers prepared once; `build()` then only renders and encodes
-what differs per message.
+A MailingRenderer is made once per mailing and holds the message's skeleton: templates compiled
+once, the HTML template sanitised once, attachments read and base64-encoded once, constant
+headers encoded once, MIME boundaries chosen once. `build()` then only renders the three
+templates for the recipient and encodes those parts — building each message with the standard
+`email` package instead costs about ten times more (see the benchmark in the README).
 """
 
+import base64
 import hashlib
 import hmac
 import mimetypes
-from email.message import EmailMessage
-from email.policy import SMTP
+import re
+import uuid
+from email.header import Header
 from email.utils import format_datetime, formataddr
 
 import dkim
@@ -18,6 +22,9 @@ from django.utils import timezone
 
 from .models import Mailing, Message, SendingAccount
 from .templating import compile_template, html_to_text, sanitize_html
+
+CRLF = b"\r\n"
+_TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 
 def verp_address(message_pk: int) -> str:
@@ -39,53 +46,121 @@ def new_message_id(account: SendingAccount, token: str) -> str:
     return f"<{token}@{domain}>"
 
 
+def sanitize_html_template(source: str) -> tuple[str, bool]:
+    """Sanitise an HTML template once, keeping its template code intact.
+
+    Template code is swapped for inert placeholders, the markup is cleaned, the code is put
+    back. Values rendered into it later are autoescaped, so the result stays clean. Returns
+    (source, True) on success; (source, False) when the code sat where the cleaner removed
+    it, in which case each rendered message is sanitised instead.
+    """
+    codes = _TEMPLATE_CODE.findall(source)
+    marker = uuid.uuid4().hex
+    protected = source
+    for index, code in enumerate(codes):
+        protected = protected.replace(code, f"EDUKA{marker}{index}X", 1)
+    cleaned = sanitize_html(protected)
+    for index, code in enumerate(codes):
+        placeholder = f"EDUKA{marker}{index}X"
+        if cleaned.count(placeholder) != 1:
+            return source, False
+        cleaned = cleaned.replace(placeholder, code)
+    return cleaned, True
+
+
+def _header(name: str, value: str) -> bytes:
+    if value.isascii():
+        return f"{name}: {value}".encode()
+    return f"{name}: {Header(value, 'utf-8', header_name=name).encode()}".encode()
+
+
+def _addresses(pairs) -> str:
+    return ", ".join(formataddr((name, email), charset="utf-8") for name, email in pairs)
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.encodebytes(data).replace(b"\n", CRLF)
+
+
+def _text_part(subtype: str, text: str) -> bytes:
+    return (f"Content-Type: text/{subtype}; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode() + _b64(text.encode("utf-8"))
+
+
+def _attachment_part(data: bytes, content_type: str, filename: str) -> bytes:
+    name = filename if filename.isascii() else Header(filename, "utf-8").encode()
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return (f'Content-Type: {content_type}; name="{quoted}"\r\n'
+            f'Content-Disposition: attachment; filename="{quoted}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode() + _b64(data)
+
+
+def _multipart(subtype: str, boundary: str, parts: list[bytes]) -> bytes:
+    head = f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode()
+    delimiter = f"--{boundary}\r\n".encode()
+    body = b"".join(delimiter + part + CRLF for part in parts)
+    return head + body + f"--{boundary}--\r\n".encode()
+
+
 class MailingRenderer:
     def __init__(self, mailing: Mailing):
         self.mailing = mailing
         self.account = mailing.account
         self.subject = compile_template(mailing.subject)
         self.text = compile_template(mailing.body_text)
-        self.html = compile_template(mailing.body_html, html=True) if mailing.body_html else None
+        self.html = None
+        self.html_needs_sanitizing = False
+        if mailing.body_html:
+            source, clean = sanitize_html_template(mailing.body_html)
+            self.html = compile_template(source, html=True)
+            self.html_needs_sanitizing = not clean
+        self.subject_prefix = ""
+        token = uuid.uuid4().hex
+        self.alternative_boundary = f"==alt_{token}"
+        self.mixed_boundary = f"==mix_{token}"
         self.attachments = []
         for attachment in mailing.attachments.all():
             with attachment.file.open("rb") as handle:
-                data = handle.read()
-            maintype, _, subtype = (attachment.content_type or "application/octet-stream"
-                                    ).partition("/")
-            self.attachments.append((data, maintype, subtype, attachment.filename))
-        self.from_header = formataddr((self.account.sender_name, self.account.envelope_from))
-        self.reply_to = self.account.effective_reply_to
-        self.subject_prefix = ""
+                self.attachments.append(_attachment_part(
+                    handle.read(), attachment.content_type or "application/octet-stream",
+                    attachment.filename))
+        from_header = formataddr((self.account.sender_name, self.account.envelope_from),
+                                 charset="utf-8")
+        constant = [f"From: {from_header}".encode()]
+        if self.account.effective_reply_to:
+            constant.append(f"Reply-To: {self.account.effective_reply_to}".encode())
+        if mailing.mode == Mailing.Mode.BCC:
+            # Recipients only in the envelope: no address of theirs in any header.
+            constant.append(f"To: {from_header}".encode())
+        if mailing.is_automated:
+            constant.append(b"Auto-Submitted: auto-generated")
+        constant.append(b"MIME-Version: 1.0")
+        self.constant_headers = CRLF.join(constant) + CRLF
 
     def render_parts(self, context: dict) -> tuple[str, str, str]:
         """Subject, text and sanitised HTML for one context (previews use this too)."""
         subject = self.subject_prefix + " ".join(self.subject.render(context).split())
-        html = sanitize_html(self.html.render(context)) if self.html else ""
+        html = self.html.render(context) if self.html else ""
+        if html and self.html_needs_sanitizing:
+            html = sanitize_html(html)
         return subject, self.text.render(context), html
 
     def build(self, message: Message, recipients) -> bytes:
-        context = message.context
-        email = EmailMessage(policy=SMTP)
-        email["From"] = self.from_header
-        if self.mailing.mode == Mailing.Mode.BCC:
-            # Recipients only in the envelope: no address of theirs in any header.
-            email["To"] = self.from_header
-        else:
-            email["To"] = ", ".join(formataddr((r.name, r.email)) for r in recipients)
-        if self.reply_to:
-            email["Reply-To"] = self.reply_to
-        subject, text, html = self.render_parts(context)
-        email["Subject"] = subject
-        email["Date"] = format_datetime(timezone.now())
-        email["Message-ID"] = message.message_id
-        if self.mailing.is_automated:
-            email["Auto-Submitted"] = "auto-generated"
-        email.set_content(text)
+        subject, text, html = self.render_parts(message.context)
+        headers = [self.constant_headers]
+        if self.mailing.mode != Mailing.Mode.BCC:
+            headers.append(_header("To", _addresses((r.name, r.email) for r in recipients))
+                           + CRLF)
+        headers.append(_header("Subject", subject) + CRLF)
+        headers.append(f"Date: {format_datetime(timezone.now())}\r\n"
+                       f"Message-ID: {message.message_id}\r\n".encode())
+        body = _text_part("plain", text)
         if html:
-            email.add_alternative(html, subtype="html")
-        for data, maintype, subtype, filename in self.attachments:
-            email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-        return self.sign(email.as_bytes())
+            body = _multipart("alternative", self.alternative_boundary,
+                              [body, _text_part("html", html)])
+        if self.attachments:
+            body = _multipart("mixed", self.mixed_boundary, [body, *self.attachments])
+        return self.sign(b"".join(headers) + body)
 
     def sign(self, payload: bytes) -> bytes:
         """DKIM-sign what leaves from the integrated domain (when the platform has a key)."""
@@ -106,4 +181,4 @@ def guess_content_type(filename: str) -> str:
 
 
 __all__ = ["MailingRenderer", "envelope_sender", "guess_content_type", "html_to_text",
-           "new_message_id", "verp_address"]
+           "new_message_id", "sanitize_html_template", "verp_address"]

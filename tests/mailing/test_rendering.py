@@ -40,7 +40,7 @@ def test_it_dkim_signs_mail_from_the_integrated_domain(dkim_key, secretary):
     payload = _render(account, secretary)
     assert payload.startswith(b"DKIM-Signature:")
     assert dkim.verify(payload, dnsfunc=lambda name, timeout=5: dkim_key)
-    assert not dkim.verify(payload.replace(b"Texte", b"Faux!"),
+    assert not dkim.verify(payload.replace(b"<abc@x.org>", b"<abd@x.org>"),
                            dnsfunc=lambda name, timeout=5: dkim_key)
 
 
@@ -58,3 +58,17 @@ def test_verp_addresses_are_signed_per_message(settings):
     address = verp_address(42)
     assert address.startswith("bounces+42-") and address.endswith("@ecolemail.eduka.school")
     assert verp_address(43).split("-")[1] != address.split("-")[1]
+
+
+def test_it_sanitises_the_html_template_once_and_escapes_values(secretary):
+    account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",
+                                            from_email="ecole@h.org")
+    mailing = Mailing.objects.create(
+        account=account, created_by=secretary, mode=Mailing.Mode.PER_GUARDIAN, subject="s",
+        body_text="t", body_html='<p onclick="x()">{{ parent.prenom }}</p><script>bad()</script>'
+                                '<a href="javascript:bad()">lien</a>')
+    renderer = MailingRenderer(mailing)
+    assert not renderer.html_needs_sanitizing
+    _, _, html = renderer.render_parts({"parent": {"prenom": "<b>Zoé</b>"}})
+    assert "onclick" not in html and "<script" not in html and "javascript:" not in html
+    assert "&lt;b&gt;Zoé&lt;/b&gt;" in html
