@@ -68,14 +68,38 @@ def sanitize_html_template(source: str) -> tuple[str, bool]:
     return cleaned, True
 
 
+def encoded_words(value: str) -> str:
+    """RFC 2047 base64 encoded-words, folded, without splitting a UTF-8 character.
+
+    email.header.Header does the same but weighs every encoding at every length, which cost
+    more than the rest of building a message put together (see the benchmark)."""
+    words, chunk = [], b""
+    for character in value:
+        encoded = character.encode("utf-8")
+        if len(chunk) + len(encoded) > 45:  # 45 bytes -> 60 base64 chars: a word <= 75
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)
+
+
 def _header(name: str, value: str) -> bytes:
-    if value.isascii():
+    if value.isascii() and len(value) < 900:
         return f"{name}: {value}".encode()
-    return f"{name}: {Header(value, 'utf-8', header_name=name).encode()}".encode()
+    return f"{name}: {encoded_words(value)}".encode()
+
+
+def _address(name: str, email: str) -> str:
+    if not name:
+        return email
+    if name.isascii():
+        return formataddr((name, email))
+    return f"{encoded_words(name)} <{email}>"
 
 
 def _addresses(pairs) -> str:
-    return ", ".join(formataddr((name, email), charset="utf-8") for name, email in pairs)
+    return ", ".join(_address(name, email) for name, email in pairs)
 
 
 def _b64(data: bytes) -> bytes:

@@ -3,7 +3,7 @@
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +14,27 @@ from .rendering import new_message_id
 from .tasks import enqueue_account
 
 S = Message.Status
+
+
+def _bulk_insert(model, objects) -> None:
+    """INSERT many rows with one executemany.
+
+    bulk_create spent most of a 20,000-recipient submission compiling SQL (see the benchmark);
+    the values still go through each field's own conversion for the database in use. Callers
+    set what save() would (auto_now fields); ids are not returned.
+    """
+    if not objects:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 (names from the model)
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    rows = [[field.get_db_prep_save(getattr(obj, field.attname), connection)
+             for field in fields] for obj in objects]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[start:start + 5000])
 
 
 def _enqueue_after_commit(account: SendingAccount) -> None:
@@ -63,13 +84,19 @@ def mailing_submit(*, mailing: Mailing, plan: Plan | None = None) -> Mailing:
         else:
             messages.append(new_message(planned.context))
             recipients_by_message.append([recipient_row(p) for p in deliverable])
-    Message.objects.bulk_create(messages, batch_size=1000)
+    now = timezone.now()
+    for message in messages:
+        message.created_at = now
+    _bulk_insert(Message, messages)
+    ids = dict(Message.objects.filter(mailing=mailing).values_list("message_id", "pk"))
     rows = []
     for message, recipients in zip(messages, recipients_by_message, strict=True):
         for recipient in recipients:
-            recipient.message = message
+            recipient.message_id = ids[message.message_id]
             rows.append(recipient)
-    Recipient.objects.bulk_create(rows + skipped, batch_size=2000)
+    for recipient in rows + skipped:
+        recipient.updated_at = now
+    _bulk_insert(Recipient, rows + skipped)
     mailing.status = Mailing.Status.QUEUED if messages else Mailing.Status.DONE
     mailing.submitted_at = timezone.now()
     if not messages:

@@ -73,6 +73,7 @@ def _reset_connections():
 def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None,
                    queues: str = ""):
     """Yield (queue name, process) for a live worker; the app in this process targets it."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     conf, env = broker_config(tmp_path)
     queue = f"test-{uuid.uuid4().hex[:12]}"
     saved = {key: app.conf.get(key) for key in conf}

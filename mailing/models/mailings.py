@@ -149,6 +149,9 @@ class Message(models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [
+            # The claim walks this in order instead of sorting every due message.
+            models.Index(fields=["account", "priority", "id"], name="mailing_message_due",
+                         condition=models.Q(status__in=["queued", "deferred"])),
             models.Index(fields=["account", "status", "priority", "next_attempt_at"]),
             models.Index(fields=["status", "lease_expires_at"]),
             models.Index(fields=["mailing", "status"]),

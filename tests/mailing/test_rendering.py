@@ -72,3 +72,23 @@ def test_it_sanitises_the_html_template_once_and_escapes_values(secretary):
     _, _, html = renderer.render_parts({"parent": {"prenom": "<b>Zoé</b>"}})
     assert "onclick" not in html and "<script" not in html and "javascript:" not in html
     assert "&lt;b&gt;Zoé&lt;/b&gt;" in html
+
+
+def test_it_encodes_non_ascii_headers_readably(secretary):
+    from email import message_from_bytes, policy
+
+    account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",
+                                            from_email="ecole@h.org", sender_name="Collège Éléa")
+    mailing = Mailing.objects.create(account=account, created_by=secretary,
+                                     mode=Mailing.Mode.PER_GUARDIAN,
+                                     subject="Réunion " + "très importante " * 8 + "— 😀",
+                                     body_text="Texte é")
+    message = Message(pk=1, mailing=mailing, account=account, message_id="<m@h.org>", context={})
+    payload = MailingRenderer(mailing).build(message, [Recipient(email="z@x.org",
+                                                                 name="Zoé Ünal")])
+    assert all(len(line) <= 998 for line in payload.split(b"\r\n"))
+    parsed = message_from_bytes(payload, policy=policy.default)
+    assert parsed["Subject"] == "Réunion " + "très importante " * 8 + "— 😀"
+    assert parsed["To"].addresses[0].display_name == "Zoé Ünal"
+    assert parsed["From"].addresses[0].display_name == "Collège Éléa"
+    assert parsed.get_body(("plain",)).get_content().strip() == "Texte é"
