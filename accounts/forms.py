@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm  # noqa: F401
 from django.utils.translation import gettext_lazy as _
 
 from .models import Profile, User
@@ -108,4 +108,26 @@ class UserSetPasswordForm(PasswordPairMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         self.check_password_strength(self.user)
+        return cleaned
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def __init__(self, *args, ip: str = "", **kwargs):
+        self.ip = ip
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        from eduka.ratelimit import too_many
+
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        # The same limits whether the address is known or not: they reveal nothing.
+        if too_many("reset-ip", self.ip, limit=10, window=3600) or (
+                email and too_many("reset-email", email, limit=3, window=3600)):
+            raise forms.ValidationError(
+                _("Too many requests: please wait a while before trying again."),
+                code="rate_limited")
         return cleaned

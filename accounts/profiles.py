@@ -15,7 +15,8 @@ SCHOOL_VIEW = [
     "school.view_student",
     "school.view_guardian",
 ]
-MAILINGS = ["mailing.send_mailings", "mailing.manage_templates"]
+MAILINGS = ["mailing.send_mailings", "mailing.manage_templates",
+            "notifications.view_contact_messages"]
 SCHOOL_EDIT = [
     "school.add_schoolclass",
     "school.change_schoolclass",
@@ -32,6 +33,7 @@ PERMISSION_LABELS = {
     "mailing.manage_sending_accounts": _("Configure sending accounts and test them"),
     "mailing.send_mailings": _("Compose and send mailings from the accounts assigned to them"),
     "mailing.manage_templates": _("Manage the predefined templates"),
+    "notifications.view_contact_messages": _("Read the messages of the contact form"),
     "school.view_school": _("See the school's details"),
     "school.change_school": _("Edit the school's details"),
     "school.view_schoolclass": _("See classes"),

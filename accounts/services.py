@@ -73,3 +73,25 @@ def user_set_password(*, user: User, password: str) -> User:
     user.set_password(password)
     user.save(update_fields=["password"])
     return user
+
+
+def password_reset_request(*, email: str) -> None:
+    """Ask for a reset link. Known or unknown address, the request does the same work: it only
+    enqueues; the worker looks the address up and, for an active user, sends the link through
+    the System account. Nothing tells a visitor whether the address has an account."""
+    from django.conf import settings
+
+    from .tasks import password_reset_send
+
+    # On the System queue: automated mail never waits behind a bulk mailing.
+    transaction.on_commit(lambda: password_reset_send.apply_async(
+        args=[email], queue=settings.MAILING_QUEUE_SYSTEM))
+
+
+def password_reset_notify(*, user: User) -> None:
+    from django.conf import settings
+
+    from .tasks import password_changed_notify
+
+    transaction.on_commit(lambda: password_changed_notify.apply_async(
+        args=[user.pk], queue=settings.MAILING_QUEUE_SYSTEM))

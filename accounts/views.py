@@ -13,7 +13,14 @@ from eduka.decorators import permission_required
 from school.selectors import guardian_children
 
 from . import selectors, services
-from .forms import LoginForm, UserCreateForm, UserForm, UserSearchForm, UserSetPasswordForm
+from .forms import (
+    LoginForm,
+    PasswordResetRequestForm,
+    UserCreateForm,
+    UserForm,
+    UserSearchForm,
+    UserSetPasswordForm,
+)
 from .models import User
 from .profiles import profile_permission_labels
 
@@ -33,6 +40,54 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         messages.success(self.request, _("Your password has been changed."))
         return super().form_valid(form)
+
+
+def password_reset(request):
+    """Same answer, same work, whether the address has an account or not."""
+    from eduka.ratelimit import client_ip
+
+    form = PasswordResetRequestForm(request.POST or None, ip=client_ip(request))
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return redirect("accounts:password_reset_done")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+def password_reset_done(request):
+    return render(request, "accounts/password_reset_done.html")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's view: the token leaves the URL after the first request, the link dies once
+    used, the validators check the new password, other sessions end with the old hash."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:login")
+
+    def dispatch(self, *args, **kwargs):
+        response = super().dispatch(*args, **kwargs)
+        if kwargs.get("token") != self.reset_url_token:
+            # This response's URL holds the token: it must not leak through a Referer header.
+            # (The form page that follows has the token out of its URL; "no-referrer" there
+            # would make browsers send "Origin: null" with the form and fail the CSRF check.)
+            response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_reset_notify(user=form.user)
+        messages.success(self.request, _("Your password has been changed: you can log in."))
+        return response
+
+
+@require_POST
+@permission_required(MANAGE_USERS)
+def user_send_reset(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    services.password_reset_request(email=user.email)
+    messages.success(request, _("A password reset link is being sent to %(email)s.")
+                     % {"email": user.email})
+    return redirect("accounts:user_edit", user.pk)
 
 
 @login_required

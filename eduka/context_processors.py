@@ -8,6 +8,7 @@ NAVIGATION = [
     (_("Classes"), "school:class_list", ("school.view_schoolclass",)),
     (_("Students"), "school:student_list", ("school.view_student",)),
     (_("Guardians"), "school:guardian_list", ("school.view_guardian",)),
+    (_("Contact form"), "notifications:contact_list", ("notifications.view_contact_messages",)),
 ]
 CONFIGURATION = [
     (_("E-mail and SMS accounts"), "mailing:account_list", ("mailing.manage_sending_accounts",)),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("school/", include("school.urls")),
     path("configuration/", include("mailing.urls")),
     path("emails/", include("mailing.urls_mailings")),
+    path("", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The Django admin is a tool for the platform's operators, not the schools' interface.
     path("ops/admin/", admin.site.urls),

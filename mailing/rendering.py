@@ -126,18 +126,33 @@ def _multipart(subtype: str, boundary: str, parts: list[bytes]) -> bytes:
     return head + body + f"--{boundary}--\r\n".encode()
 
 
+class _Literal:
+    """Automated mail is already final text: rendered as is, never as a template."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def render(self, context) -> str:
+        return self.text
+
+
 class MailingRenderer:
     def __init__(self, mailing: Mailing):
         self.mailing = mailing
         self.account = mailing.account
-        self.subject = compile_template(mailing.subject)
-        self.text = compile_template(mailing.body_text)
         self.html = None
         self.html_needs_sanitizing = False
-        if mailing.body_html:
-            source, clean = sanitize_html_template(mailing.body_html)
-            self.html = compile_template(source, html=True)
-            self.html_needs_sanitizing = not clean
+        if mailing.is_automated:
+            self.subject, self.text = _Literal(mailing.subject), _Literal(mailing.body_text)
+            if mailing.body_html:
+                self.html = _Literal(sanitize_html(mailing.body_html))
+        else:
+            self.subject = compile_template(mailing.subject)
+            self.text = compile_template(mailing.body_text)
+            if mailing.body_html:
+                source, clean = sanitize_html_template(mailing.body_html)
+                self.html = compile_template(source, html=True)
+                self.html_needs_sanitizing = not clean
         self.subject_prefix = ""
         token = uuid.uuid4().hex
         self.alternative_boundary = f"==alt_{token}"
@@ -151,8 +166,9 @@ class MailingRenderer:
         from_header = formataddr((self.account.sender_name, self.account.envelope_from),
                                  charset="utf-8")
         constant = [f"From: {from_header}".encode()]
-        if self.account.effective_reply_to:
-            constant.append(f"Reply-To: {self.account.effective_reply_to}".encode())
+        reply_to = mailing.reply_to or self.account.effective_reply_to
+        if reply_to:
+            constant.append(f"Reply-To: {reply_to}".encode())
         if mailing.mode == Mailing.Mode.BCC:
             # Recipients only in the envelope: no address of theirs in any header.
             constant.append(f"To: {from_header}".encode())

@@ -57,8 +57,10 @@ class Mailing(models.Model):
 
     account = models.ForeignKey(SendingAccount, on_delete=models.PROTECT,
                                 related_name="mailings", verbose_name=_("sending account"))
+    # Empty for automated mail (sign-up, password reset…), which no person wrote.
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="mailings", verbose_name=_("author"))
+                                   related_name="mailings", verbose_name=_("author"),
+                                   null=True, blank=True)
     mode = models.CharField(_("sending mode"), max_length=20, choices=Mode.choices,
                             default=Mode.PER_STUDENT)
     subject = models.CharField(_("subject"), max_length=250)
@@ -68,7 +70,10 @@ class Mailing(models.Model):
     audience = models.JSONField(default=dict)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices,
                               default=Status.DRAFT)
+    # Automated mail is written by the platform: its subject and bodies are final text, not
+    # templates, and it carries Auto-Submitted: auto-generated.
     is_automated = models.BooleanField(default=False)
+    reply_to = models.EmailField(_("reply-to address"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,53 @@
+import os
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from mailing.models import SendingAccount
+from tests.browser.conftest import log_in
+from tests.factories import make_user
+from tests.workers import running_worker
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_user_resets_a_forgotten_password_from_the_mail(page, tmp_path, smtp_server_factory,
+                                                          settings, live_server):
+    suffix = os.urandom(4).hex()
+    settings.MAILING_QUEUE_SYSTEM = f"system-{suffix}"
+    settings.MAILING_QUEUE_BULK = f"bulk-{suffix}"
+    settings.SITE_URL = live_server.url
+    sink = smtp_server_factory()
+    system = SendingAccount.objects.get(is_system=True)
+    system.kind, system.smtp_host, system.smtp_port = "external", sink.host, sink.port
+    system.security, system.from_email = "none", "no-reply@college.example.org"
+    system.save()
+    make_user(email="maman@example.org", first_name="Nadia")
+    env = {"MAILING_QUEUE_SYSTEM": settings.MAILING_QUEUE_SYSTEM,
+           "MAILING_QUEUE_BULK": settings.MAILING_QUEUE_BULK, "SITE_URL": live_server.url}
+
+    with running_worker(tmp_path, extra_env=env, queues=settings.MAILING_QUEUE_SYSTEM):
+        page.goto("/accounts/login/")
+        page.get_by_role("link", name="Mot de passe oublié ?").click()
+        page.get_by_label("Adresse e-mail").fill("maman@example.org")
+        page.get_by_role("button", name="Envoyez-moi un lien").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Consultez votre messagerie")
+        deadline = time.monotonic() + 60
+        while not sink.received and time.monotonic() < deadline:
+            time.sleep(0.2)
+    [mail] = sink.received
+    link = re.search(r"https?://\S+", mail.message().get_body(("plain",)).get_content())
+    page.goto(link.group(0))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Choisissez un nouveau mot de passe")
+    assert "set-password" in page.url  # the token left the address bar
+    page.locator("#id_new_password1").fill("une nouvelle phrase secrète")
+    page.locator("#id_new_password2").fill("une nouvelle phrase secrète")
+    page.get_by_role("button", name="Modifier mon mot de passe").click()
+    expect(page.get_by_role("status")).to_contain_text("Votre mot de passe a été changé")
+    log_in(page, "maman@example.org", "une nouvelle phrase secrète")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour Nadia")
+    page.goto(link.group(0))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ce lien ne fonctionne plus")
