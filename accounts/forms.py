@@ -3,6 +3,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm  # noqa: F401
 from django.utils.translation import gettext_lazy as _
 
+from eduka.antibot import AntiBotMixin
+
 from .models import Profile, User
 
 
@@ -131,3 +133,35 @@ class PasswordResetRequestForm(forms.Form):
                 _("Too many requests: please wait a while before trying again."),
                 code="rate_limited")
         return cleaned
+
+
+class ParentSignupForm(PasswordPairMixin, AntiBotMixin):
+    rate_scope = "signup"
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    phone = forms.CharField(label=_("Phone"), max_length=40)
+    password1 = _password_field(_("Password"),
+                                password_validation.password_validators_help_text_html())
+    password2 = _password_field(_("Password (again)"))
+    consent = forms.BooleanField(
+        label=_("I agree that the school processes these details to manage my children's "
+                "enrolment."))
+    field_order = ["first_name", "last_name", "email", "phone", "password1", "password2",
+                   "consent", "website", "started"]
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = User(email=cleaned.get("email", ""), first_name=cleaned.get("first_name", ""),
+                         last_name=cleaned.get("last_name", ""))
+        self.check_password_strength(candidate)
+        return cleaned
+
+
+class ResendValidationForm(AntiBotMixin):
+    rate_scope = "resend"
+    rate_limit = 3
+
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    field_order = ["email", "website", "started"]

@@ -53,6 +53,77 @@ def password_reset(request):
     return render(request, "accounts/password_reset.html", {"form": form})
 
 
+@sensitive_post_parameters("password1", "password2")
+def signup(request):
+    from eduka.ratelimit import client_ip
+
+    from . import signup as signup_service
+    from .forms import ParentSignupForm
+
+    form = ParentSignupForm(request.POST or None, ip=client_ip(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        signup_service.parent_register(first_name=data["first_name"],
+                                       last_name=data["last_name"], email=data["email"],
+                                       phone=data["phone"], password=data["password1"])
+        # The same page whether the address was new or already had an account.
+        return redirect("accounts:signup_sent")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_sent(request):
+    return render(request, "accounts/signup_sent.html")
+
+
+SIGNUP_TOKEN_SESSION_KEY = "_signup_validation_token"  # noqa: S105 (a session key name)
+
+
+def signup_validate(request, token):
+    """The link from the mail: the token moves into the session and out of the address bar
+    at once, like Django's reset links. The response whose URL holds it sends no Referer."""
+    from . import signup as signup_service
+
+    if signup_service.user_for_token(token) is None:
+        response = redirect("accounts:signup_invalid")
+    else:
+        request.session[SIGNUP_TOKEN_SESSION_KEY] = token
+        response = redirect("accounts:signup_confirm")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def signup_confirm(request):
+    """GET shows a button; only the POST activates (mail scanners open links too)."""
+    from django.contrib.auth import login
+
+    from . import signup as signup_service
+
+    user = signup_service.user_for_token(request.session.get(SIGNUP_TOKEN_SESSION_KEY, ""))
+    if user is None:
+        return redirect("accounts:signup_invalid")
+    if request.method == "POST":
+        user = signup_service.parent_activate(user=user)
+        request.session.pop(SIGNUP_TOKEN_SESSION_KEY, None)
+        login(request, user, backend="accounts.backends.ProfileBackend")
+        messages.success(request, _("Your account is active. Welcome!"))
+        return redirect("home")
+    return render(request, "accounts/signup_confirm.html", {"account": user})
+
+
+def signup_invalid(request):
+    """Expired, used or tampered links: a clear page and a rate-limited "send me a new link"."""
+    from eduka.ratelimit import client_ip
+
+    from . import signup as signup_service
+    from .forms import ResendValidationForm
+
+    form = ResendValidationForm(request.POST or None, ip=client_ip(request))
+    if request.method == "POST" and form.is_valid():
+        signup_service.validation_resend(email=form.cleaned_data["email"])
+        return redirect("accounts:signup_sent")
+    return render(request, "accounts/signup_invalid.html", {"form": form})
+
+
 def password_reset_done(request):
     return render(request, "accounts/password_reset_done.html")
 

@@ -275,3 +275,5 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Password reset links expire after this many seconds (and die once used).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=24 * 3600)
+# Parent sign-up: how long the validation link works.
+EMAIL_VALIDATION_TIMEOUT = env.int("EMAIL_VALIDATION_TIMEOUT", default=48 * 3600)
