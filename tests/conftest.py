@@ -75,3 +75,16 @@ def class_with_families(db):
             first_name="Sans", last_name="Adresse", email="")]
         students.append(make_student(school_class, guardians=guardians, first_name=first_name))
     return school_class, students
+
+
+@pytest.fixture
+def isolated_queues(settings):
+    """Queues of this test's own, for this process and the workers it starts (CI shares one
+    Redis between tests)."""
+    import os
+
+    suffix = os.urandom(4).hex()
+    settings.MAILING_QUEUE_SYSTEM = f"system-{suffix}"
+    settings.MAILING_QUEUE_BULK = f"bulk-{suffix}"
+    return {"MAILING_QUEUE_SYSTEM": settings.MAILING_QUEUE_SYSTEM,
+            "MAILING_QUEUE_BULK": settings.MAILING_QUEUE_BULK}

@@ -6,8 +6,9 @@ from django.urls import reverse
 
 from accounts.tasks import password_changed_notify, password_reset_send
 from mailing.engine import send_account_work
-from mailing.models import Mailing, SendingAccount
+from mailing.models import Mailing
 from tests.factories import make_user
+from tests.mailing.conftest import configure_system_account
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +20,7 @@ def clear_cache():
 
 @pytest.fixture
 def system(sink):
-    system = SendingAccount.objects.get(is_system=True)
-    system.kind, system.smtp_host, system.smtp_port = "external", sink.host, sink.port
-    system.security, system.from_email = "none", "no-reply@college.example.org"
-    system.save()
-    return system
+    return configure_system_account(sink)
 
 
 def _request(client, email, captured, **headers):

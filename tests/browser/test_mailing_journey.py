@@ -1,4 +1,3 @@
-import os
 import re
 
 import pytest
@@ -15,12 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 
 
 @pytest.fixture
-def queues(settings):
-    suffix = os.urandom(4).hex()
-    settings.MAILING_QUEUE_SYSTEM = f"system-{suffix}"
-    settings.MAILING_QUEUE_BULK = f"bulk-{suffix}"
-    return {"MAILING_QUEUE_SYSTEM": settings.MAILING_QUEUE_SYSTEM,
-            "MAILING_QUEUE_BULK": settings.MAILING_QUEUE_BULK}
+def queues(isolated_queues):
+    return isolated_queues
 
 
 def test_a_secretary_sends_a_per_student_mail_merge_and_follows_it(

@@ -1,32 +1,24 @@
-import os
 import re
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from mailing.models import SendingAccount
 from tests.browser.conftest import log_in
 from tests.factories import make_user
+from tests.mailing.conftest import configure_system_account
 from tests.workers import running_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_user_resets_a_forgotten_password_from_the_mail(page, tmp_path, smtp_server_factory,
-                                                          settings, live_server):
-    suffix = os.urandom(4).hex()
-    settings.MAILING_QUEUE_SYSTEM = f"system-{suffix}"
-    settings.MAILING_QUEUE_BULK = f"bulk-{suffix}"
+                                                          settings, live_server, isolated_queues):
     settings.SITE_URL = live_server.url
     sink = smtp_server_factory()
-    system = SendingAccount.objects.get(is_system=True)
-    system.kind, system.smtp_host, system.smtp_port = "external", sink.host, sink.port
-    system.security, system.from_email = "none", "no-reply@college.example.org"
-    system.save()
+    configure_system_account(sink)
     make_user(email="maman@example.org", first_name="Nadia")
-    env = {"MAILING_QUEUE_SYSTEM": settings.MAILING_QUEUE_SYSTEM,
-           "MAILING_QUEUE_BULK": settings.MAILING_QUEUE_BULK, "SITE_URL": live_server.url}
+    env = {**isolated_queues, "SITE_URL": live_server.url}
 
     with running_worker(tmp_path, extra_env=env, queues=settings.MAILING_QUEUE_SYSTEM):
         page.goto("/accounts/login/")

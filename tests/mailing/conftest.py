@@ -16,3 +16,12 @@ def make_mailing(account, user, *, mode=Mailing.Mode.PER_STUDENT, audience=None,
                       "({{ eleve.classe }}) — {{ ecole.nom }}", **fields) -> Mailing:
     return Mailing.objects.create(account=account, created_by=user, mode=mode, subject=subject,
                                   body_text=body, audience=audience or {}, **fields)
+
+
+def configure_system_account(server) -> SendingAccount:
+    """Point the System account at a test SMTP server."""
+    system = SendingAccount.objects.get(is_system=True)
+    system.kind, system.smtp_host, system.smtp_port = "external", server.host, server.port
+    system.security, system.from_email = "none", "no-reply@college.example.org"
+    system.save()
+    return system

@@ -19,12 +19,8 @@ S = Message.Status
 
 
 @pytest.fixture
-def queues(settings):
-    suffix = os.urandom(4).hex()
-    settings.MAILING_QUEUE_SYSTEM = f"system-{suffix}"
-    settings.MAILING_QUEUE_BULK = f"bulk-{suffix}"
-    return {"MAILING_QUEUE_SYSTEM": settings.MAILING_QUEUE_SYSTEM,
-            "MAILING_QUEUE_BULK": settings.MAILING_QUEUE_BULK}
+def queues(isolated_queues):
+    return isolated_queues
 
 
 def _wait(predicate, timeout, message):

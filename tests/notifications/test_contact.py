@@ -7,10 +7,11 @@ from django.urls import reverse
 
 from accounts.models import Profile
 from mailing.engine import send_account_work
-from mailing.models import Message, SendingAccount
+from mailing.models import Message
 from notifications.models import ContactMessage
 from school.models import School
 from tests.factories import make_user
+from tests.mailing.conftest import configure_system_account
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +30,10 @@ def _payload(**overrides):
     return data
 
 
-def _system(server):
-    system = SendingAccount.objects.get(is_system=True)
-    system.kind, system.smtp_host, system.smtp_port = "external", server.host, server.port
-    system.security, system.from_email = "none", "no-reply@college.example.org"
-    system.save()
-    return system
-
-
 def test_it_stores_the_message_when_mail_is_down_and_sends_it_when_back(
         client, smtp_server_factory, django_capture_on_commit_callbacks):
     down = smtp_server_factory(fault="greet_421")
-    system = _system(down)
+    system = configure_system_account(down)
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(reverse("notifications:contact"), _payload())
     assert response.status_code == 302
@@ -49,7 +42,7 @@ def test_it_stores_the_message_when_mail_is_down_and_sends_it_when_back(
     message = Message.objects.get(mailing=contact.mailing)
     assert message.status == Message.Status.DEFERRED  # kept, retried later
     up = smtp_server_factory()
-    _system(up)
+    configure_system_account(up)
     Message.objects.filter(pk=message.pk).update(next_attempt_at=None)
     send_account_work(system.pk)
     [received] = up.received
