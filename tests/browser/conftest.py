@@ -65,3 +65,14 @@ def log_in(page, email, password):
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Connexion").click()
+
+
+def link_from_mail(sink, *, timeout: float = 60) -> str:
+    """Wait for the worker to deliver one message to `sink` and return the link it carries."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not sink.received and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [mail] = sink.received
+    return re.search(r"https?://\S+", mail.message().get_body(("plain",)).get_content()).group(0)
