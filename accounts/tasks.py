@@ -29,12 +29,11 @@ def _system_mail(user, *, subject_template: str, body_template: str, context: di
 @shared_task(name="accounts.tasks.password_reset_send")
 def password_reset_send(email: str) -> None:
     from django.conf import settings
+    from django.contrib.auth.forms import PasswordResetForm
     from django.contrib.auth.tokens import default_token_generator
     from django.urls import reverse
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
-
-    from .forms import PasswordResetForm
 
     for user in PasswordResetForm().get_users(email):
         # The link is built from the configured site URL, never from a request's Host.

@@ -238,6 +238,7 @@ def send_account_work(account_id: int, *, owner: str | None = None,
     renderers: dict[int, MailingRenderer] = {}
     touched: set[int] = set()
     connection = None
+    last_used = time.monotonic()
     renew_at = time.monotonic() + settings.MAILING_LEASE_SECONDS / 3
     batch_size = settings.MAILING_BATCH_SIZE if delay == 0 else max(
         1, min(settings.MAILING_BATCH_SIZE, int(settings.MAILING_LEASE_SECONDS / 2 / delay)))
@@ -254,6 +255,11 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                     wait = delay - (_now() - last_transaction).total_seconds()
                     if wait > 0:
                         time.sleep(wait)
+                if connection is not None and time.monotonic() - last_used > 20 \
+                        and not connection.is_alive():
+                    # Idle for a while (a paced account): the server may have dropped it.
+                    connection.close()
+                    connection = None
                 if connection is None:
                     connection = SMTPConnection(account_connection_settings(account))
                     try:
@@ -296,6 +302,7 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                     _record_failure(message, failure, _now())
                     continue
                 finally:
+                    last_used = time.monotonic()
                     last_transaction = _now()
                     if delay:
                         # Shared with the next worker that takes this account's only slot.

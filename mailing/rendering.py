@@ -10,7 +10,6 @@ templates for the recipient and encodes those parts — building each message wi
 import base64
 import hashlib
 import hmac
-import mimetypes
 import re
 import uuid
 from email.header import Header
@@ -21,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import Mailing, Message, SendingAccount
-from .templating import compile_template, html_to_text, sanitize_html
+from .templating import compile_template, sanitize_html
 
 CRLF = b"\r\n"
 _TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -216,9 +215,5 @@ class MailingRenderer:
         return signature + payload
 
 
-def guess_content_type(filename: str) -> str:
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
-
-
-__all__ = ["MailingRenderer", "envelope_sender", "guess_content_type", "html_to_text",
-           "new_message_id", "sanitize_html_template", "verp_address"]
+__all__ = ["MailingRenderer", "envelope_sender", "new_message_id", "sanitize_html_template",
+           "verp_address"]

@@ -116,28 +116,35 @@ def build_test_message(*, account: SendingAccount, to_email: str) -> EmailMessag
     return message
 
 
-def account_test(*, account: SendingAccount, to_email: str) -> TestOutcome:
-    """Send a real message through the account and record the outcome on it.
+def send_now(*, account: SendingAccount, payload: bytes, envelope_from: str,
+             to_email: str) -> TestOutcome:
+    """Send one message through the account right away and say what the server answered.
 
-    Runs in the administrator's request on purpose: a single interactive diagnostic whose
-    answer they are waiting for, bounded by SMTP_TEST_TIMEOUT.
+    For the interactive tests only ("Tester", a mailing's test send): the person is waiting
+    for the answer, bounded by SMTP_TEST_TIMEOUT. Mailings go through the workers.
     """
-    with translation.override(settings.LANGUAGE_CODE):
-        message = build_test_message(account=account, to_email=to_email)
     try:
         if not account.is_configured:
             raise SMTPFailure(ErrorKind.POLICY, _("The account is not configured."))
         connection_settings = account_connection_settings(account,
                                                           timeout=settings.SMTP_TEST_TIMEOUT)
         with SMTPConnection(connection_settings) as connection:
-            result = connection.send(message.as_bytes(), account.envelope_from, [to_email])
+            result = connection.send(payload, envelope_from, [to_email])
         if not result.accepted:
             code, text = result.refused[to_email]
             raise SMTPFailure(ErrorKind.PERMANENT, text, code)
-        outcome = TestOutcome(ok=True, server_reply=result.reply)
+        return TestOutcome(ok=True, server_reply=result.reply)
     except SMTPFailure as failure:
-        outcome = TestOutcome(ok=False, server_reply=failure.server_reply,
-                              hint=str(HINTS.get(failure.kind, "")))
+        return TestOutcome(ok=False, server_reply=failure.server_reply,
+                           hint=str(HINTS.get(failure.kind, "")))
+
+
+def account_test(*, account: SendingAccount, to_email: str) -> TestOutcome:
+    """Send a real message through the account and record the outcome on it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        message = build_test_message(account=account, to_email=to_email)
+    outcome = send_now(account=account, payload=message.as_bytes(),
+                       envelope_from=account.envelope_from, to_email=to_email)
     account.last_test_at = timezone.now()
     account.last_test_ok = outcome.ok
     account.last_test_message = outcome.server_reply

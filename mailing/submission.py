@@ -210,14 +210,10 @@ def mailing_save_draft(*, mailing: Mailing | None, user, account: SendingAccount
 
 
 def mailing_test_send(*, mailing: Mailing, to_email: str, index: int = 0):
-    """Send the preview of one recipient's message to the author only (the subject says it is
-    a test). A single interactive action, bounded by SMTP_TEST_TIMEOUT, like the account test."""
-    from django.conf import settings
-
-    from .audience import Audience, resolve
+    """Send the preview of one recipient's message to the author only, subject marked as a
+    test, through the mailing's account (see services.send_now)."""
     from .rendering import MailingRenderer, envelope_sender
-    from .services import HINTS, TestOutcome, account_connection_settings
-    from .smtp import SMTPConnection, SMTPFailure
+    from .services import TestOutcome, send_now
 
     plan = resolve(Audience.from_json(mailing.audience), mailing.mode)
     if not plan.messages:
@@ -225,19 +221,8 @@ def mailing_test_send(*, mailing: Mailing, to_email: str, index: int = 0):
     planned = plan.messages[min(index, len(plan.messages) - 1)]
     message = Message(mailing=mailing, account=mailing.account, context=planned.context,
                       message_id=new_message_id(mailing.account, uuid.uuid4().hex), pk=0)
-    fake = Recipient(email=to_email, name=str(_("Test")))
     renderer = MailingRenderer(mailing)
     renderer.subject_prefix = "[" + str(_("TEST")) + "] "
-    payload = renderer.build(message, [fake])
-    try:
-        settings_ = account_connection_settings(mailing.account,
-                                                timeout=settings.SMTP_TEST_TIMEOUT)
-        with SMTPConnection(settings_) as connection:
-            result = connection.send(payload, envelope_sender(mailing.account, 0), [to_email])
-        if not result.accepted:
-            code, text = result.refused[to_email]
-            return TestOutcome(ok=False, server_reply=f"{code} {text}")
-        return TestOutcome(ok=True, server_reply=result.reply)
-    except SMTPFailure as failure:
-        return TestOutcome(ok=False, server_reply=failure.server_reply,
-                           hint=str(HINTS.get(failure.kind, "")))
+    payload = renderer.build(message, [Recipient(email=to_email, name=str(_("Test")))])
+    return send_now(account=mailing.account, payload=payload,
+                    envelope_from=envelope_sender(mailing.account, 0), to_email=to_email)

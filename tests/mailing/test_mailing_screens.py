@@ -130,3 +130,20 @@ def test_it_manages_templates_by_profile(client, school):
     assert list(listing.context["templates"]) == []
     client.force_login(make_user(Profile.DIRECTION))
     assert len(client.get(reverse("mailings:template_list")).context["templates"]) == 2
+
+
+def test_it_sends_a_marked_test_to_the_author_only(secretary_client, account, sink, school,
+                                                   class_with_families):
+    school_class, _ = class_with_families
+    _compose(secretary_client, account, classes=[school_class.pk])
+    mailing = Mailing.objects.get()
+    response = secretary_client.post(reverse("mailings:mailing_test", args=[mailing.pk]),
+                                     {"to_email": "secretary@example.org", "preview": "1"},
+                                     follow=True)
+    assert "250" in response.content.decode()
+    [received] = sink.received
+    assert received.rcpt_tos == ["secretary@example.org"]
+    assert received.message()["Subject"].startswith("[TEST] Bonjour")
+    assert not Recipient.objects.exists()  # nothing recorded as sent to the audience
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.DRAFT

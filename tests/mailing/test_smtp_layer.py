@@ -196,3 +196,13 @@ def test_it_reports_an_integrated_account_without_a_platform_relay(admin_client,
     assert "No SMTP server is configured" in response.content.decode()
     account.refresh_from_db()
     assert account.last_test_ok is False
+
+
+def test_it_tells_a_live_connection_from_a_dropped_one(smtp_server_factory):
+    server = smtp_server_factory()
+    connection = SMTPConnection(_settings(server, username=""))
+    connection.open()
+    assert connection.is_alive()
+    server.stop()
+    assert not connection.is_alive()
+    connection.close()
