@@ -17,6 +17,7 @@ SCHOOL_VIEW = [
 ]
 MAILINGS = ["mailing.send_mailings", "mailing.manage_templates",
             "notifications.view_contact_messages"]
+ALERTS = ["notifications.subscribe_to_changes"]
 SCHOOL_EDIT = [
     "school.add_schoolclass",
     "school.change_schoolclass",
@@ -34,6 +35,8 @@ PERMISSION_LABELS = {
     "mailing.send_mailings": _("Compose and send mailings from the accounts assigned to them"),
     "mailing.manage_templates": _("Manage the predefined templates"),
     "notifications.view_contact_messages": _("Read the messages of the contact form"),
+    "notifications.subscribe_to_changes": _("Subscribe to alerts when school data changes"),
+    "notifications.manage_subscriptions": _("See and manage everyone's alert subscriptions"),
     "school.view_school": _("See the school's details"),
     "school.change_school": _("Edit the school's details"),
     "school.view_schoolclass": _("See classes"),
@@ -58,6 +61,7 @@ BUILTIN_PROFILES = [
             "Configures the platform: users, profiles, school data and sending accounts."
         ),
         "permissions": ["accounts.manage_users", "mailing.manage_sending_accounts", *MAILINGS,
+                        *ALERTS, "notifications.manage_subscriptions",
                         "school.change_school", "school.delete_student",
                         "school.delete_guardian", "school.delete_schoolclass",
                         *SCHOOL_VIEW, *SCHOOL_EDIT],
@@ -66,19 +70,19 @@ BUILTIN_PROFILES = [
         "code": Profile.DIRECTION,
         "name": gettext_noop("Management"),
         "description": gettext_noop("The principal and their deputies: school data."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS, *ALERTS],
     },
     {
         "code": Profile.SECRETARIAT,
         "name": gettext_noop("Secretariat"),
         "description": gettext_noop("The school office: school data and mailings."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS, *ALERTS],
     },
     {
         "code": Profile.ADMISSIONS,
         "name": gettext_noop("Admissions"),
         "description": gettext_noop("Admissions staff: students, guardians and enrolments."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, "mailing.send_mailings"],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, "mailing.send_mailings", *ALERTS],
     },
     {
         "code": Profile.TEACHER,

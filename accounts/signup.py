@@ -39,19 +39,13 @@ def user_for_token(token: str) -> User | None:
     return user
 
 
-def _send(user: User, *, subject_template: str, body_template: str, context: dict) -> None:
-    from .tasks import _system_mail
-
-    _system_mail(user, subject_template=subject_template, body_template=body_template,
-                 context=context)
-
-
 def send_validation(user: User) -> None:
+    from mailing.automated import system_mail_to_user
+
     link = settings.SITE_URL + reverse("accounts:signup_validate",
                                        kwargs={"token": validation_token(user)})
-    _send(user, subject_template="accounts/email/signup_subject.txt",
-          body_template="accounts/email/signup.txt",
-          context={"link": link, "hours": settings.EMAIL_VALIDATION_TIMEOUT // 3600})
+    system_mail_to_user("signup_validation", user, context={
+        "lien": link, "delai_heures": settings.EMAIL_VALIDATION_TIMEOUT // 3600})
 
 
 @transaction.atomic
@@ -64,9 +58,10 @@ def parent_register(*, first_name: str, last_name: str, email: str, phone: str,
         # Spend the time creating the account would (hashing the password), so that the
         # answer's timing does not tell either.
         make_password(password)
-        _send(existing, subject_template="accounts/email/signup_existing_subject.txt",
-              body_template="accounts/email/signup_existing.txt",
-              context={"reset_link": settings.SITE_URL + reverse("accounts:password_reset")})
+        from mailing.automated import system_mail_to_user
+
+        system_mail_to_user("signup_existing", existing, context={
+            "lien": settings.SITE_URL + reverse("accounts:password_reset")})
         return None
     user = User.objects.create_user(email, password, first_name=first_name, last_name=last_name,
                                     profile=Profile.objects.get(code=Profile.PARENT),
@@ -79,8 +74,12 @@ def parent_register(*, first_name: str, last_name: str, email: str, phone: str,
 
 @transaction.atomic
 def parent_activate(*, user: User) -> User:
-    User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
-    user.refresh_from_db()
+    # A locked re-read and a save (not a queryset update), so that activating twice at once
+    # does nothing twice and change subscriptions see the registration.
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
     return user
 
 

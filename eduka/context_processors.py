@@ -9,9 +9,11 @@ NAVIGATION = [
     (_("Students"), "school:student_list", ("school.view_student",)),
     (_("Guardians"), "school:guardian_list", ("school.view_guardian",)),
     (_("Contact form"), "notifications:contact_list", ("notifications.view_contact_messages",)),
+    (_("Alerts"), "notifications:subscription_list", ("notifications.subscribe_to_changes",)),
 ]
 CONFIGURATION = [
     (_("E-mail and SMS accounts"), "mailing:account_list", ("mailing.manage_sending_accounts",)),
+    (_("Automated e-mails"), "mailing:system_mail_list", ("mailing.manage_sending_accounts",)),
     (_("Users"), "accounts:user_list", ("accounts.manage_users",)),
     (_("Profiles"), "accounts:profile_list", ("accounts.manage_users",)),
     (_("School"), "school:school_edit", ("school.change_school",)),

@@ -173,6 +173,9 @@ class MailingRenderer:
             constant.append(f"To: {from_header}".encode())
         if mailing.is_automated:
             constant.append(b"Auto-Submitted: auto-generated")
+            # Checked when queued (mailing.automated): printable ASCII, no CR/LF.
+            constant.extend(f"{name}: {value}".encode()
+                            for name, value in sorted(mailing.headers.items()))
         constant.append(b"MIME-Version: 1.0")
         self.constant_headers = CRLF.join(constant) + CRLF
 
@@ -211,7 +214,8 @@ class MailingRenderer:
             settings.INTEGRATED_MAIL_DOMAIN.encode(),
             settings.INTEGRATED_DKIM_PRIVATE_KEY.encode(),
             include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
-                             b"mime-version", b"content-type"])
+                             b"mime-version", b"content-type", b"list-unsubscribe",
+                             b"list-unsubscribe-post"])
         return signature + payload
 
 

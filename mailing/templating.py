@@ -57,7 +57,9 @@ __all__ = [
     "ALLOWED_TAGS",
     "VARIABLES",
     "CompiledTemplate",
+    "MAILING_VOCABULARY",
     "TemplateProblem",
+    "Vocabulary",
     "compile_template",
     "html_to_text",
     "sample_context",
@@ -98,10 +100,27 @@ LIST_VARIABLES: dict[str, frozenset[str]] = {"enfants": frozenset({"prenom", "no
 #: ``forloop`` attributes available inside a loop.
 FORLOOP_FIELDS = frozenset({"counter", "counter0", "revcounter", "revcounter0", "first", "last"})
 
-_KNOWN_PATHS = frozenset(name for name, _label in VARIABLES)
-_KNOWN_ROOTS = frozenset(name.split(".")[0] for name in _KNOWN_PATHS)
-_ITEM_FIELDS = frozenset().union(*LIST_VARIABLES.values())
-_LOOP_EXAMPLE = "{% for enfant in enfants %} … {% endfor %}"
+
+
+class Vocabulary:
+    """What a family of templates may name: its variables and its list variables.
+
+    Mailings use :data:`MAILING_VOCABULARY`; the System account's automated mail declares one
+    per kind of message (see mailing/system_templates.py)."""
+
+    __slots__ = ("paths", "roots", "lists", "item_fields", "loop_example")
+
+    def __init__(self, variables, lists: dict[str, frozenset[str]] | None = None):
+        self.paths = frozenset(name for name, _label in variables)
+        self.roots = frozenset(name.split(".")[0] for name in self.paths)
+        self.lists = dict(lists or {})
+        self.item_fields = frozenset().union(*self.lists.values())
+        first = next(iter(self.lists), "enfants")
+        item = "enfant" if first == "enfants" else "item"
+        self.loop_example = f"{{% for {item} in {first} %}} … {{% endfor %}}"
+
+
+MAILING_VOCABULARY = Vocabulary(VARIABLES, LIST_VARIABLES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +169,11 @@ class TemplateProblem(Exception):
 
 
 class _Problems(dict):
-    """An ordered set of translated messages."""
+    """An ordered set of translated messages, and the vocabulary being checked against."""
+
+    def __init__(self, vocabulary: Vocabulary = MAILING_VOCABULARY):
+        super().__init__()
+        self.vocabulary = vocabulary
 
     def add(self, message: str) -> None:
         self[message] = None
@@ -241,6 +264,7 @@ def _syntax_message(error: TemplateSyntaxError) -> str:
 def _check_path(lookups: tuple[str, ...], scope: dict[str, frozenset[str]], problems: _Problems):
     path = ".".join(lookups)
     root = lookups[0]
+    vocabulary = problems.vocabulary
     if len(lookups) > 2:
         problems.add(
             gettext("“%(variable)s” goes too deep: use at most one dot, as in “%(example)s”.")
@@ -249,14 +273,15 @@ def _check_path(lookups: tuple[str, ...], scope: dict[str, frozenset[str]], prob
     elif root in scope:  # A loop variable (or forloop) shadows any global of the same name.
         if len(lookups) != 2 or lookups[1] not in scope[root]:
             problems.add(_unknown_variable_message(path))
-    elif path in _KNOWN_PATHS:
+    elif path in vocabulary.paths:
         pass
-    elif root not in _KNOWN_ROOTS and len(lookups) == 2 and lookups[1] in _ITEM_FIELDS:
+    elif (root not in vocabulary.roots and len(lookups) == 2
+          and lookups[1] in vocabulary.item_fields):
         problems.add(
             gettext(
                 "“%(variable)s” is only available inside a loop such as “%(example)s”."
             )
-            % {"variable": _variable_text(path), "example": _LOOP_EXAMPLE}
+            % {"variable": _variable_text(path), "example": vocabulary.loop_example}
         )
     else:
         problems.add(_unknown_variable_message(path))
@@ -308,21 +333,21 @@ def _check_for(node: ForNode, scope, problems: _Problems) -> None:
     lookups = sequence.var.lookups if sequence.is_var else None
     fields = None
     if lookups and len(lookups) == 1 and lookups[0] not in scope:
-        fields = LIST_VARIABLES.get(lookups[0])
+        fields = problems.vocabulary.lists.get(lookups[0])
     if fields is None:
         problems.add(
             gettext("“%(tag)s”: you can only loop over %(lists)s, as in “%(example)s”.")
             % {
                 "tag": _token_text(node.token),
-                "lists": ", ".join(f"“{name}”" for name in LIST_VARIABLES),
-                "example": _LOOP_EXAMPLE,
+                "lists": ", ".join(f"“{name}”" for name in problems.vocabulary.lists),
+                "example": problems.vocabulary.loop_example,
             }
         )
         fields = frozenset()
     if len(node.loopvars) != 1:
         problems.add(
             gettext("“%(tag)s”: a loop names a single item, as in “%(example)s”.")
-            % {"tag": _token_text(node.token), "example": _LOOP_EXAMPLE}
+            % {"tag": _token_text(node.token), "example": problems.vocabulary.loop_example}
         )
     inner = {**scope, "forloop": FORLOOP_FIELDS}
     inner.update({name: fields for name in node.loopvars})
@@ -330,7 +355,7 @@ def _check_for(node: ForNode, scope, problems: _Problems) -> None:
     _check_nodes(node.nodelist_empty, scope, problems)
 
 
-def template_errors(source: str) -> list[str]:
+def template_errors(source: str, vocabulary: Vocabulary = MAILING_VOCABULARY) -> list[str]:
     """Return the problems of a mail-merge template, or ``[]`` when it may be saved.
 
     Messages are translated (active language), human-readable, and name what is wrong:
@@ -346,7 +371,7 @@ def template_errors(source: str) -> list[str]:
 
     Never raises on bad input. Tokenising and parsing are Django's own (Lexer/Parser).
     """
-    problems = _Problems()
+    problems = _Problems(vocabulary)
     tokens = []
     for token in Lexer(source).tokenize():
         if token.token_type is TokenType.BLOCK:
@@ -422,13 +447,14 @@ class CompiledTemplate:
         return str.__str__(rendered)
 
 
-def compile_template(source: str, *, html: bool = False) -> CompiledTemplate:
+def compile_template(source: str, *, html: bool = False,
+                     vocabulary: Vocabulary = MAILING_VOCABULARY) -> CompiledTemplate:
     """Validate ``source`` then compile it once, for reuse with every recipient.
 
     Raises :class:`TemplateProblem` (with the :func:`template_errors` messages) if refused.
     ``html=False`` (subjects, plain-text bodies): no escaping. ``html=True``: autoescaping on.
     """
-    problems = template_errors(source)
+    problems = template_errors(source, vocabulary)
     if problems:
         raise TemplateProblem(problems)
     return CompiledTemplate(source, html=html)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views_accounts as views
+from . import views_system_mail
 
 app_name = "mailing"
 urlpatterns = [
@@ -12,4 +13,9 @@ urlpatterns = [
     path("accounts/<int:pk>/delete/", views.account_delete, name="account_delete"),
     path("accounts/<int:pk>/resume/", views.account_resume, name="account_resume"),
     path("users/<int:user_pk>/accounts/", views.user_accounts, name="user_accounts"),
+    path("automated-emails/", views_system_mail.system_mail_list, name="system_mail_list"),
+    path("automated-emails/<slug:key>/<slug:language>/", views_system_mail.system_mail_edit,
+         name="system_mail_edit"),
+    path("automated-emails/<slug:key>/<slug:language>/restore/",
+         views_system_mail.system_mail_restore, name="system_mail_restore"),
 ]

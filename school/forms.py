@@ -55,3 +55,16 @@ class GuardianForm(forms.ModelForm):
                 code="invalid_phone",
             )
         return phone
+
+
+class MoveStudentsForm(forms.Form):
+    students = forms.ModelMultipleChoiceField(queryset=None, label=_("Students"),
+                                              widget=forms.CheckboxSelectMultiple)
+    target = forms.ModelChoiceField(queryset=None, label=_("Move to the class"))
+
+    def __init__(self, *args, school_class, **kwargs):
+        from .models import SchoolClass, Student
+
+        super().__init__(*args, **kwargs)
+        self.fields["students"].queryset = Student.objects.filter(school_class=school_class)
+        self.fields["target"].queryset = SchoolClass.objects.exclude(pk=school_class.pk)

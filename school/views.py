@@ -2,19 +2,22 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
 
 from . import selectors, services
 from .forms import (
     GuardianForm,
+    MoveStudentsForm,
     SchoolClassForm,
     SchoolForm,
     SearchForm,
     StudentForm,
     StudentSearchForm,
 )
-from .models import School, SchoolClass
+from .models import School, SchoolClass, Student
 
 
 def _page(request, queryset):
@@ -41,8 +44,31 @@ def class_list(request):
 def class_detail(request, pk):
     school_class = get_object_or_404(SchoolClass, pk=pk)
     students = selectors.student_list(school_class=school_class)
+    move_form = None
+    if request.user.has_perm("school.change_student"):
+        move_form = MoveStudentsForm(school_class=school_class)
     return render(request, "school/class_detail.html",
-                  {"school_class": school_class, "students": students})
+                  {"school_class": school_class, "students": students, "move_form": move_form})
+
+
+@require_POST
+@permission_required("school.change_student")
+def class_move_students(request, pk):
+    school_class = get_object_or_404(SchoolClass, pk=pk)
+    form = MoveStudentsForm(request.POST, school_class=school_class)
+    if form.is_valid():
+        target = form.cleaned_data["target"]
+        moved = services.students_move(
+            students=Student.objects.filter(pk__in=[s.pk for s in form.cleaned_data["students"]]),
+            target=target)
+        messages.success(request, ngettext(
+            "%(count)d student moved to %(class)s.", "%(count)d students moved to %(class)s.",
+            moved) % {"count": moved, "class": target})
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("school:class_detail", school_class.pk)
 
 
 @permission_required("school.add_schoolclass")

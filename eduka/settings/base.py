@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "notifications.changes.ChangeAuthorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -248,6 +249,12 @@ MAILING_RETRY_SCHEDULE = [60, 300, 900, 1800, 3600, 7200, 14400]
 # After this long, a message still failing temporarily is recorded as failed.
 MAILING_MAX_LIFETIME = env.int("MAILING_MAX_LIFETIME", default=48 * 3600)
 MAILING_SWEEP_SECONDS = env.int("MAILING_SWEEP_SECONDS", default=30)
+# Data-change alerts: changes made within this delay travel in one digest.
+CHANGE_ALERT_DELAY_SECONDS = env.float("CHANGE_ALERT_DELAY_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
+    "task": "notifications.tasks.sweep_changes",
+    "schedule": 60,
+}
 CELERY_BEAT_SCHEDULE["mailing-sweep"] = {
     "task": "mailing.tasks.sweep",
     "schedule": MAILING_SWEEP_SECONDS,

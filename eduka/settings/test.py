@@ -27,3 +27,4 @@ MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=60.0)
 # Tests that run real worker processes need a database those processes can open too.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+CHANGE_ALERT_DELAY_SECONDS = 0

@@ -1,5 +1,6 @@
 from .mailings import Attachment, Mailing, MailingTemplate, Message, Recipient, SuppressedAddress
 from .sending_accounts import AccountSlot, SendingAccount
+from .system_templates import SystemMailTemplate
 
 __all__ = ["AccountSlot", "Attachment", "Mailing", "MailingTemplate", "Message", "Recipient",
-           "SendingAccount", "SuppressedAddress"]
+           "SendingAccount", "SuppressedAddress", "SystemMailTemplate"]

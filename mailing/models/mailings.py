@@ -74,6 +74,8 @@ class Mailing(models.Model):
     # templates, and it carries Auto-Submitted: auto-generated.
     is_automated = models.BooleanField(default=False)
     reply_to = models.EmailField(_("reply-to address"), blank=True)
+    # Automated mail only: extra headers such as List-Unsubscribe (validated when sent).
+    headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

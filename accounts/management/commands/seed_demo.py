@@ -38,6 +38,12 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        from notifications.changes import muted
+
+        with muted():  # Loading demo data is not news for the alert subscriptions.
+            self._seed()
+
+    def _seed(self):
         sync_builtin_profiles()
         School.objects.get_or_create(
             pk=1, defaults={"name": "Collège Jean Moulin (démo)",
@@ -70,7 +76,19 @@ class Command(BaseCommand):
             guardian.first_name, guardian.last_name = parent_user.first_name, parent_user.last_name
             guardian.save()
         self._sending_accounts(users)
+        self._subscriptions(users)
         self._print_logins(users)
+
+    def _subscriptions(self, users):
+        """The product page's examples: the principal hears when a student changes class,
+        admissions when a parent updates a phone number."""
+        from notifications.models import Event, Subscription
+
+        for profile, event in ((Profile.DIRECTION, Event.STUDENT_CLASS_CHANGED),
+                               (Profile.ADMISSIONS, Event.GUARDIAN_CONTACT_CHANGED),
+                               (Profile.ADMISSIONS, Event.PARENT_REGISTERED)):
+            Subscription.objects.get_or_create(user=users[profile], event=event,
+                                               school_class=None, level="")
 
     def _sending_accounts(self, users):
         """The System account and an operational one, both sending to the local mail catcher."""
