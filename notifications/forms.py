@@ -40,6 +40,7 @@ class SubscriptionForm(forms.ModelForm):
         self.author = user
         self.fields["event"].choices = events_for(user)
         self.fields["school_class"].queryset = SchoolClass.objects.order_by("level", "name")
+        self.fields["school_class"].empty_label = _("Every class")
         levels = sorted(set(SchoolClass.objects.exclude(level="").values_list(
             "level", flat=True)))
         self.fields["level"] = forms.ChoiceField(
