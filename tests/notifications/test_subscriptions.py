@@ -273,3 +273,34 @@ def test_the_sweep_only_takes_changes_the_after_commit_dispatch_missed(principal
     Change.objects.update(created_at=timezone.now() - timedelta(minutes=5))
     assert sweep_changes() == 1  # the broker was down: the sweep does it
     assert len(_alerts_to(principal)) == 1
+
+
+def test_a_change_in_the_django_admin_is_detected_with_its_author(principal, client):
+    from accounts.models import User
+
+    operator = User.objects.create_superuser("ops@example.org", "ops-password-long",
+                                             first_name="Op", last_name="Érateur")
+    client.force_login(operator)
+    cm1, cm2 = make_class("CM1 A"), make_class("CM2 B")
+    student = make_student(cm1, first_name="Léa", last_name="Dubois")
+    _subscribe(principal)
+    response = client.post(reverse("admin:school_student_change", args=[student.pk]), {
+        "first_name": "Léa", "last_name": "Dubois", "birth_date": "", "school_class": cm2.pk,
+        "guardians": []})
+    assert response.status_code == 302, response.content
+    change = Change.objects.get(event=Event.STUDENT_CLASS_CHANGED)
+    assert (change.author, change.old_value, change.new_value) == (operator, "CM1 A", "CM2 B")
+    alerts.dispatch_changes()
+    [mailing] = _alerts_to(principal)
+    assert "par Op Érateur" in mailing.body_text
+
+
+def test_a_change_outside_any_request_has_no_author(principal):
+    cm1, cm2 = make_class(), make_class()
+    student = make_student(cm1)
+    _subscribe(principal)
+    student.school_class = cm2
+    student.save()  # as a management command or the shell would
+    alerts.dispatch_changes()
+    [mailing] = _alerts_to(principal)
+    assert "par un traitement automatique" in mailing.body_text
