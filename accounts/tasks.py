@@ -9,7 +9,10 @@ def clear_expired_sessions() -> None:
     call_command("clearsessions")
 
 
-def _system_mail(user, *, subject_template: str, body_template: str, context: dict) -> None:
+def _system_mail(user, *, subject_template: str, body_template: str, context: dict,
+                 to_email: str = "", to_name: str | None = None) -> None:
+    """Render a mail about `user` and queue it through the System account: to the user's
+    address unless `to_email` says otherwise (an address being validated, a former one)."""
     from django.conf import settings
     from django.template.loader import render_to_string
     from django.utils import translation
@@ -22,8 +25,9 @@ def _system_mail(user, *, subject_template: str, body_template: str, context: di
                    **context}
         subject = " ".join(render_to_string(subject_template, context).split())
         text = render_to_string(body_template, context)
-    system_mail_send(to_email=user.email, to_name=user.get_full_name(), subject=subject,
-                     text=text)
+    system_mail_send(to_email=to_email or user.email,
+                     to_name=user.get_full_name() if to_name is None else to_name,
+                     subject=subject, text=text)
 
 
 @shared_task(name="accounts.tasks.password_reset_send")
@@ -54,3 +58,40 @@ def password_changed_notify(user_id: int) -> None:
     if user:
         _system_mail(user, subject_template="accounts/email/password_changed_subject.txt",
                      body_template="accounts/email/password_changed.txt", context={})
+
+
+@shared_task(name="accounts.tasks.email_change_send")
+def email_change_send(user_id: int, new_email: str) -> None:
+    """Mail the new address the confirmation link, or, if another account already uses it,
+    a message saying so (the requester's answer was the same either way)."""
+    from .email_change import link_for
+    from .models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or user.email.lower() == new_email.lower():
+        return
+    if User.objects.filter(email__iexact=new_email).exists():
+        _system_mail(user, to_email=new_email, to_name="",
+                     subject_template="accounts/email/email_change_taken_subject.txt",
+                     body_template="accounts/email/email_change_taken.txt", context={})
+        return
+    from django.conf import settings
+
+    _system_mail(user, to_email=new_email,
+                 subject_template="accounts/email/email_change_subject.txt",
+                 body_template="accounts/email/email_change.txt",
+                 context={"link": link_for(user, new_email), "new_email": new_email,
+                          "hours": settings.EMAIL_VALIDATION_TIMEOUT // 3600})
+
+
+@shared_task(name="accounts.tasks.email_changed_notify")
+def email_changed_notify(user_id: int, old_email: str) -> None:
+    """Tell the previous address that the account's address changed."""
+    from .models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None and user.email.lower() != old_email.lower():
+        _system_mail(user, to_email=old_email,
+                     subject_template="accounts/email/email_changed_subject.txt",
+                     body_template="accounts/email/email_changed.txt",
+                     context={"new_email": user.email})
