@@ -10,7 +10,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
-from school.selectors import guardian_children
 
 from . import selectors, services
 from .forms import (
@@ -163,8 +162,12 @@ def user_send_reset(request, pk):
 
 @login_required
 def home(request):
-    children = guardian_children(user=request.user)
-    return render(request, "home.html", {"children": children})
+    from school.views_portal import is_parent
+
+    # Parents land on their portal (after login, after activating their account).
+    if is_parent(request.user):
+        return redirect("portal:home")
+    return render(request, "home.html")
 
 
 @permission_required(MANAGE_USERS)
