@@ -9,7 +9,7 @@ from django.utils import translation
 
 from accounts.models import Profile, User
 from accounts.profiles import sync_builtin_profiles
-from school.models import Guardian, School, SchoolClass, Student
+from school.models import EnrolmentRequest, Guardian, School, SchoolClass, Student
 
 DEMO_PASSWORD = "eduka-demo-2026"  # noqa: S105 (demo data, printed on purpose)
 DEMO_DOMAIN = "demo.eduka.school"
@@ -69,8 +69,20 @@ class Command(BaseCommand):
             guardian.email = parent_user.email
             guardian.first_name, guardian.last_name = parent_user.first_name, parent_user.last_name
             guardian.save()
+        self._enrolment_request(parent_user, classes)
         self._sending_accounts(users)
         self._print_logins(users)
+
+    def _enrolment_request(self, parent_user, classes):
+        """One pending request from the demo parent, for the admissions screens."""
+        guardian = Guardian.objects.filter(user=parent_user).first()
+        if guardian is None or guardian.enrolment_requests.exists():
+            return
+        today = date.today()
+        EnrolmentRequest.objects.create(
+            guardian=guardian, first_name="Yasmine", last_name=guardian.last_name,
+            birth_date=today.replace(year=today.year - 11, month=5, day=4),
+            requested_class=classes[0], note="Sœur d'un élève déjà inscrit.")
 
     def _sending_accounts(self, users):
         """The System account and an operational one, both sending to the local mail catcher."""
