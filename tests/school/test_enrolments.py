@@ -166,3 +166,32 @@ def test_a_decided_request_shows_no_decision_forms(client, admissions, enrolment
     client.force_login(admissions)
     page = client.get(enrolment.get_absolute_url())
     assert "accept_form" not in page.context and "refuse_form" not in page.context
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_colleagues_accepting_at_once_create_one_student(admissions, secretary, enrolment,
+                                                             isolated_queues):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    results = []
+
+    def accept(user):
+        try:
+            barrier.wait()
+            results.append(services.enrolment_request_accept(
+                enrolment_id=enrolment.pk, decided_by=user,
+                school_class=enrolment.requested_class))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(user,)) for user in (admissions, secretary)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(result is None for result in results) == [False, True]
+    assert Student.objects.count() == 1
+    assert Student.objects.get().guardians.count() == 1
