@@ -165,3 +165,42 @@ class ResendValidationForm(AntiBotMixin):
 
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
     field_order = ["email", "website", "started"]
+
+
+class EmailChangeForm(forms.Form):
+    """A new address and the current password. Says nothing about whether the address has an
+    account: the mail sent to it does."""
+
+    new_email = forms.EmailField(label=_("New e-mail address"), max_length=254,
+                                 widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(label=_("Current password"), strip=False,
+                               widget=forms.PasswordInput(
+                                   attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, user, *args, ip: str = "", **kwargs):
+        self.user = user
+        self.ip = ip
+        super().__init__(*args, **kwargs)
+
+    def clean_new_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["new_email"].strip())
+        if email.lower() == self.user.email.lower():
+            raise forms.ValidationError(_("This is already the address of your account."),
+                                        code="unchanged")
+        return email
+
+    def clean(self):
+        from eduka.ratelimit import too_many
+
+        cleaned = super().clean()
+        # Counted before the password is checked, so the limit also bounds password guessing.
+        if too_many("email-change-user", str(self.user.pk), limit=5, window=3600) or \
+                too_many("email-change-ip", self.ip, limit=10, window=3600):
+            raise forms.ValidationError(
+                _("Too many requests: please wait a while before trying again."),
+                code="rate_limited")
+        password = cleaned.get("password")
+        if password is not None and not self.user.check_password(password):
+            self.add_error("password", forms.ValidationError(
+                _("Your password was entered incorrectly."), code="password_incorrect"))
+        return cleaned

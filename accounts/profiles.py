@@ -26,6 +26,7 @@ SCHOOL_EDIT = [
     "school.add_guardian",
     "school.change_guardian",
 ]
+ENROLMENTS = ["school.view_enrolmentrequest", "school.process_enrolmentrequest"]
 
 # What each permission means, in the interface's words (Django's own permission names are
 # untranslated English stored in the database).
@@ -51,6 +52,9 @@ PERMISSION_LABELS = {
     "school.add_guardian": _("Create guardians"),
     "school.change_guardian": _("Edit guardians (phone, e-mail, address)"),
     "school.delete_guardian": _("Delete guardians"),
+    "school.view_enrolmentrequest": _("See enrolment requests from parents"),
+    "school.process_enrolmentrequest": _(
+        "Accept enrolment requests (creates the student) or refuse them"),
 }
 
 BUILTIN_PROFILES = [
@@ -64,25 +68,25 @@ BUILTIN_PROFILES = [
                         *ALERTS, "notifications.manage_subscriptions",
                         "school.change_school", "school.delete_student",
                         "school.delete_guardian", "school.delete_schoolclass",
-                        *SCHOOL_VIEW, *SCHOOL_EDIT],
+                        *SCHOOL_VIEW, *SCHOOL_EDIT, *ENROLMENTS],
     },
     {
         "code": Profile.DIRECTION,
         "name": gettext_noop("Management"),
         "description": gettext_noop("The principal and their deputies: school data."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS, *ALERTS],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS, *ALERTS, *ENROLMENTS],
     },
     {
         "code": Profile.SECRETARIAT,
         "name": gettext_noop("Secretariat"),
         "description": gettext_noop("The school office: school data and mailings."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS, *ALERTS],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, *MAILINGS, *ALERTS, *ENROLMENTS],
     },
     {
         "code": Profile.ADMISSIONS,
         "name": gettext_noop("Admissions"),
         "description": gettext_noop("Admissions staff: students, guardians and enrolments."),
-        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, "mailing.send_mailings", *ALERTS],
+        "permissions": [*SCHOOL_VIEW, *SCHOOL_EDIT, "mailing.send_mailings", *ALERTS, *ENROLMENTS],
     },
     {
         "code": Profile.TEACHER,

@@ -39,3 +39,43 @@ def password_changed_notify(user_id: int) -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user:
         system_mail_to_user("password_changed", user)
+
+
+@shared_task(name="accounts.tasks.email_change_send")
+def email_change_send(user_id: int, new_email: str) -> None:
+    """Mail the new address the confirmation link, or, if another account already uses it,
+    a message saying so (the requester's answer was the same either way)."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from mailing.automated import system_mail
+
+    from .email_change import link_for
+    from .models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or user.email.lower() == new_email.lower():
+        return
+    if User.objects.filter(email__iexact=new_email).exists():
+        # Whoever owns that address is not the requester: no name, no link to this account.
+        system_mail("email_change_taken", to_email=new_email, context={
+            "lien": settings.SITE_URL + reverse("accounts:password_reset")})
+        return
+    system_mail("email_change_confirm", to_email=new_email, to_name=user.get_full_name(),
+                first_name=user.first_name, last_name=user.last_name, context={
+                    "lien": link_for(user, new_email), "nouvelle_adresse": new_email,
+                    "delai_heures": settings.EMAIL_VALIDATION_TIMEOUT // 3600})
+
+
+@shared_task(name="accounts.tasks.email_changed_notify")
+def email_changed_notify(user_id: int, old_email: str) -> None:
+    """Tell the previous address that the account's address changed."""
+    from mailing.automated import system_mail
+
+    from .models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None and user.email.lower() != old_email.lower():
+        system_mail("email_changed", to_email=old_email, to_name=user.get_full_name(),
+                    first_name=user.first_name, last_name=user.last_name,
+                    context={"nouvelle_adresse": user.email})

@@ -10,7 +10,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
-from school.selectors import guardian_children
 
 from . import selectors, services
 from .forms import (
@@ -163,8 +162,12 @@ def user_send_reset(request, pk):
 
 @login_required
 def home(request):
-    children = guardian_children(user=request.user)
-    return render(request, "home.html", {"children": children})
+    from school.views_portal import is_parent
+
+    # Parents land on their portal (after login, after activating their account).
+    if is_parent(request.user):
+        return redirect("portal:home")
+    return render(request, "home.html")
 
 
 @permission_required(MANAGE_USERS)
@@ -246,3 +249,67 @@ def profile_list(request):
     profiles = [(profile, profile_permission_labels(profile))
                 for profile in selectors.profile_list()]
     return render(request, "accounts/profile_list.html", {"profiles": profiles})
+
+
+EMAIL_CHANGE_SESSION_KEY = "_email_change_token"
+
+
+@sensitive_post_parameters("password")
+@login_required
+def email_change(request):
+    """Ask for a new address. Free or already used, the answer is the same page."""
+    from eduka.ratelimit import client_ip
+
+    from .email_change import email_change_request
+    from .forms import EmailChangeForm
+
+    form = EmailChangeForm(request.user, request.POST or None, ip=client_ip(request))
+    if request.method == "POST" and form.is_valid():
+        email_change_request(user=request.user, new_email=form.cleaned_data["new_email"])
+        return redirect("accounts:email_change_sent")
+    return render(request, "accounts/email_change.html", {"form": form})
+
+
+@login_required
+def email_change_sent(request):
+    return render(request, "accounts/email_change_sent.html")
+
+
+def email_change_validate(request, token):
+    """The link from the mail: the token moves into the session and out of the address bar."""
+    from .email_change import change_for_token
+
+    if change_for_token(token) is None:
+        response = redirect("accounts:email_change_invalid")
+    else:
+        request.session[EMAIL_CHANGE_SESSION_KEY] = token
+        response = redirect("accounts:email_change_confirm")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def email_change_confirm(request):
+    """GET shows a button; only the POST changes the address (mail scanners open links too).
+    Works without being logged in: the link may be opened on another device."""
+    from .email_change import AddressTakenError, change_for_token
+    from .email_change import email_change_confirm as confirm
+
+    change = change_for_token(request.session.get(EMAIL_CHANGE_SESSION_KEY, ""))
+    if change is None:
+        return redirect("accounts:email_change_invalid")
+    user, new_email = change
+    if request.method == "POST":
+        request.session.pop(EMAIL_CHANGE_SESSION_KEY, None)
+        try:
+            confirm(user=user, new_email=new_email)
+        except AddressTakenError:
+            return redirect("accounts:email_change_invalid")
+        messages.success(request, _("Your e-mail address is now %(email)s.")
+                         % {"email": new_email})
+        return redirect("home" if request.user.is_authenticated else "accounts:login")
+    return render(request, "accounts/email_change_confirm.html",
+                  {"account": user, "new_email": new_email})
+
+
+def email_change_invalid(request):
+    return render(request, "accounts/email_change_invalid.html")

@@ -8,6 +8,7 @@ NAVIGATION = [
     (_("Classes"), "school:class_list", ("school.view_schoolclass",)),
     (_("Students"), "school:student_list", ("school.view_student",)),
     (_("Guardians"), "school:guardian_list", ("school.view_guardian",)),
+    (_("Enrolments"), "school:enrolment_list", ("school.view_enrolmentrequest",)),
     (_("Contact form"), "notifications:contact_list", ("notifications.view_contact_messages",)),
     (_("Alerts"), "notifications:subscription_list", ("notifications.subscribe_to_changes",)),
 ]
@@ -20,9 +21,31 @@ CONFIGURATION = [
 ]
 
 
+# What a parent sees instead: their portal.
+PARENT_NAVIGATION = [
+    (_("My family"), "portal:home", ()),
+    (_("Enrol a new student"), "portal:enrolment_create", ()),
+]
+
+
 def _visible(user, entries):
     return [{"label": label, "url": reverse(name), "name": name}
             for label, name, perms in entries if user.has_perms(perms)]
+
+
+def _main_navigation(user):
+    from school.views_portal import is_parent
+
+    if is_parent(user):
+        return _visible(user, PARENT_NAVIGATION)
+    entries = _visible(user, NAVIGATION)
+    for entry in entries:
+        if entry["name"] == "school:enrolment_list":
+            # One COUNT query, only for the staff who see the entry.
+            from school.selectors import pending_enrolment_count
+
+            entry["badge"] = pending_enrolment_count()
+    return entries
 
 
 def navigation(request):
@@ -33,7 +56,7 @@ def navigation(request):
     return {
         "system_account_alert": alert,
         "paused_accounts": paused,
-        "nav_main": _visible(user, NAVIGATION),
+        "nav_main": _main_navigation(user),
         "nav_configuration": _visible(user, CONFIGURATION),
         "mail_catcher_enabled": bool(settings.MAIL_CATCHER_DIR),
     }

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("school/", include("school.urls")),
+    path("portal/", include("school.urls_portal")),
     path("configuration/", include("mailing.urls")),
     path("emails/", include("mailing.urls_mailings")),
     path("", include("notifications.urls")),

@@ -37,6 +37,8 @@ COMMON_VARIABLES = [
 ]
 LINK = ("lien", _("The link to open"))
 HOURS = ("delai_heures", _("Hours before the link expires"))
+ENFANT_PRENOM = ("enfant.prenom", _("The child's first name"))
+ENFANT_NOM = ("enfant.nom", _("The child's last name"))
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,25 @@ SYSTEM_MAILS: dict[str, SystemMail] = {mail.key: mail for mail in [
                  "address)."), [LINK, HOURS]),
     SystemMail("password_changed", _("Password changed"),
                _("Sent after a password was changed or reset."), []),
+    SystemMail("email_change_confirm", _("E-mail change: confirmation link"),
+               _("Sent to the new address when a user asks to change theirs; nothing changes "
+                 "until the link is confirmed."),
+               [LINK, HOURS, ("nouvelle_adresse", _("The new address"))]),
+    SystemMail("email_change_taken", _("E-mail change: address already used"),
+               _("Sent to the new address instead of a link when another account already uses "
+                 "it (the requester is told nothing more)."), [LINK]),
+    SystemMail("email_changed", _("E-mail change: notice to the former address"),
+               _("Sent to the former address once a change of address is confirmed."),
+               [("nouvelle_adresse", _("The new address"))]),
+    SystemMail("enrolment_accepted", _("Enrolment request accepted"),
+               _("Sent to the parent when admissions accept an enrolment request."),
+               [ENFANT_PRENOM, ENFANT_NOM, ("enfant.classe", _("The child's class")),
+                ("lien", _("Link to the parent portal"))]),
+    SystemMail("enrolment_refused", _("Enrolment request refused"),
+               _("Sent to the parent when admissions refuse an enrolment request, with the "
+                 "reason given."),
+               [ENFANT_PRENOM, ENFANT_NOM, ("motif", _("The reason given by the school")),
+                ("lien", _("Link to the parent portal"))]),
     SystemMail("contact_form", _("Contact form message"),
                _("A visitor's message, sent to the school's contact address with Reply-To set "
                  "to the visitor."),
@@ -154,6 +175,9 @@ def sample_context(key: str) -> dict:
         "site": {"url": settings.SITE_URL},
         "lien": f"{settings.SITE_URL}/…",
         "delai_heures": 48,
+        "nouvelle_adresse": "f.dubois@example.org",
+        "enfant": {"prenom": "Noé", "nom": "Dubois", "classe": "CE1 A"},
+        "motif": "Plus de place en CE1 cette année.",
         "visiteur": {"nom": "Jean Martin", "email": "jean.martin@example.org",
                      "sujet": "Cantine", "message": "Bonjour, …"},
         "abonnement": {"nom": str(_("A student changes class")),

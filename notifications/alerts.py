@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 EVENT_PERMISSIONS = {
     Event.STUDENT_CLASS_CHANGED: "school.view_student",
     Event.STUDENT_CREATED: "school.view_student",
+    Event.ENROLMENT_REQUESTED: "school.view_enrolmentrequest",
     Event.GUARDIAN_CONTACT_CHANGED: "school.view_guardian",
     Event.PARENT_REGISTERED: "school.view_guardian",
 }
@@ -42,6 +43,7 @@ FIELD_LABELS = {
     "email": gettext_lazy("e-mail address"),
     "address": gettext_lazy("address"),
     "registered": gettext_lazy("parent account activated"),
+    "enrolment": gettext_lazy("enrolment requested, for the class"),
 }
 
 

@@ -16,6 +16,7 @@ What is watched (the catalogue of :class:`~notifications.models.Event`):
 =========================  ====================================================
 Student.school_class        STUDENT_CLASS_CHANGED (old → new class)
 Student created             STUDENT_CREATED
+EnrolmentRequest created    ENROLMENT_REQUESTED (a parent asked, from the portal)
 Guardian.phone/email/       GUARDIAN_CONTACT_CHANGED (one Change per field)
 address
 User.is_active False→True   PARENT_REGISTERED (a parent confirmed their sign-up)
@@ -166,6 +167,22 @@ def _guardian_post_save(sender, instance, created, raw, **kwargs):
                 class_ids=class_ids)
 
 
+# --- Enrolment requests ----------------------------------------------------------------
+
+def _enrolment_post_save(sender, instance, created, raw, **kwargs):
+    from django.urls import reverse
+
+    from .models import Event
+
+    if raw or not created:
+        return
+    _record(event=Event.ENROLMENT_REQUESTED, object_type="school.enrolmentrequest",
+            object_id=instance.pk, object_repr=f"{instance.first_name} {instance.last_name}",
+            object_url=reverse("school:enrolment_detail", args=[instance.pk]),
+            field="enrolment", new_value=str(instance.requested_class or ""),
+            class_ids=[instance.requested_class_id] if instance.requested_class_id else [])
+
+
 # --- Parent registration ----------------------------------------------------------------
 
 def _user_pre_save(sender, instance, raw, update_fields, **kwargs):
@@ -194,7 +211,7 @@ def _user_post_save(sender, instance, created, raw, **kwargs):
 def connect() -> None:
     from django.contrib.auth import get_user_model
 
-    from school.models import Guardian, Student
+    from school.models import EnrolmentRequest, Guardian, Student
 
     user_model = get_user_model()
     for model, before, after in [(Student, _student_pre_save, _student_post_save),
@@ -203,3 +220,5 @@ def connect() -> None:
         uid = f"notifications.changes.{model._meta.label_lower}"
         pre_save.connect(before, sender=model, dispatch_uid=uid)
         post_save.connect(after, sender=model, dispatch_uid=uid)
+    post_save.connect(_enrolment_post_save, sender=EnrolmentRequest,
+                      dispatch_uid="notifications.changes.school.enrolmentrequest")

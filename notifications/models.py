@@ -37,6 +37,7 @@ class Event(models.TextChoices):
 
     STUDENT_CLASS_CHANGED = "student_class_changed", _("A student changes class")
     STUDENT_CREATED = "student_created", _("A student is created")
+    ENROLMENT_REQUESTED = "enrolment_requested", _("A parent asks to enrol a student")
     GUARDIAN_CONTACT_CHANGED = "guardian_contact_changed", _(
         "A guardian's phone, e-mail or address changes")
     PARENT_REGISTERED = "parent_registered", _("A parent registers")

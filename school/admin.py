@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Guardian, School, SchoolClass, Student
+from .models import EnrolmentRequest, Guardian, School, SchoolClass, Student
 
 
 @admin.register(School)
@@ -27,3 +27,11 @@ class GuardianAdmin(admin.ModelAdmin):
     list_display = ["last_name", "first_name", "email", "phone"]
     search_fields = ["last_name", "first_name", "email"]
     raw_id_fields = ["user"]
+
+
+@admin.register(EnrolmentRequest)
+class EnrolmentRequestAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "guardian", "requested_class", "status",
+                    "created_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["guardian", "student", "decided_by"]

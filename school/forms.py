@@ -1,7 +1,10 @@
+import datetime
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Guardian, School, SchoolClass, Student
+from .models import EnrolmentRequest, Guardian, School, SchoolClass, Student
 
 
 class SearchForm(forms.Form):
@@ -40,12 +43,7 @@ class StudentForm(forms.ModelForm):
         self.fields["school_class"].empty_label = _("(no class)")
 
 
-class GuardianForm(forms.ModelForm):
-    class Meta:
-        model = Guardian
-        fields = ["civility", "first_name", "last_name", "email", "phone", "address"]
-        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
-
+class PhoneMixin:
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()
         allowed = set("0123456789+ .()-")
@@ -55,6 +53,97 @@ class GuardianForm(forms.ModelForm):
                 code="invalid_phone",
             )
         return phone
+
+
+class GuardianForm(PhoneMixin, forms.ModelForm):
+    class Meta:
+        model = Guardian
+        fields = ["civility", "first_name", "last_name", "email", "phone", "address"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+class GuardianContactForm(PhoneMixin, forms.ModelForm):
+    """What a parent may change on their own record. Names identify the legal guardian: the
+    school corrects them; the e-mail address changes through a validated link."""
+
+    class Meta:
+        model = Guardian
+        fields = ["civility", "phone", "address"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+# A student is at least this old when first enrolled, and younger than the other bound.
+ENROLMENT_MIN_AGE, ENROLMENT_MAX_AGE = 2, 21
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+class EnrolmentRequestForm(forms.ModelForm):
+    class Meta:
+        model = EnrolmentRequest
+        fields = ["first_name", "last_name", "birth_date", "requested_class", "note"]
+        widgets = {
+            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "note": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {"note": _("Anything the school should know (optional).")}
+
+    def __init__(self, *args, guardian: Guardian, **kwargs):
+        self.guardian = guardian
+        super().__init__(*args, **kwargs)
+        self.fields["requested_class"].empty_label = _("(no preference)")
+
+    def clean_birth_date(self):
+        birth_date = self.cleaned_data["birth_date"]
+        today = timezone.localdate()
+        if birth_date >= today:
+            raise forms.ValidationError(_("The birth date must be in the past."),
+                                        code="future_birth_date")
+        if not (_years_before(today, ENROLMENT_MAX_AGE) < birth_date
+                <= _years_before(today, ENROLMENT_MIN_AGE)):
+            raise forms.ValidationError(
+                _("Please check the birth date: the child must be between %(min)d and %(max)d "
+                  "years old."), code="implausible_birth_date",
+                params={"min": ENROLMENT_MIN_AGE, "max": ENROLMENT_MAX_AGE})
+        return birth_date
+
+    def clean(self):
+        from eduka.ratelimit import too_many
+
+        cleaned = super().clean()
+        first, last, born = (cleaned.get("first_name"), cleaned.get("last_name"),
+                             cleaned.get("birth_date"))
+        if first and last and born and self.guardian.enrolment_requests.filter(
+                status=EnrolmentRequest.Status.PENDING, first_name__iexact=first,
+                last_name__iexact=last, birth_date=born).exists():
+            raise forms.ValidationError(
+                _("You already sent a request for this child: it is waiting for the school's "
+                  "answer."), code="duplicate")
+        if too_many("enrolment-request", str(self.guardian.pk), limit=10, window=24 * 3600):
+            raise forms.ValidationError(
+                _("Too many requests: please wait a while before trying again."),
+                code="rate_limited")
+        return cleaned
+
+
+class EnrolmentFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All")), *EnrolmentRequest.Status.choices])
+
+
+class EnrolmentAcceptForm(forms.Form):
+    school_class = forms.ModelChoiceField(label=_("Class"), queryset=SchoolClass.objects.all(),
+                                          empty_label=None)
+
+
+class EnrolmentRefuseForm(forms.Form):
+    reason = forms.CharField(label=_("Reason given to the parent"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class MoveStudentsForm(forms.Form):

@@ -104,3 +104,58 @@ class Student(models.Model):
 
     def get_absolute_url(self):
         return reverse("school:student_detail", args=[self.pk])
+
+
+class EnrolmentRequest(models.Model):
+    """A parent's request to enrol a new student, decided by admissions staff.
+
+    Accepting creates the Student (see school.services.enrolment_request_accept); the request
+    keeps who decided, when, and the student it became.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REFUSED = "refused", _("Refused")
+
+    guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE,
+                                 related_name="enrolment_requests", verbose_name=_("guardian"))
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
+    birth_date = models.DateField(_("birth date"))
+    requested_class = models.ForeignKey(
+        SchoolClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("requested class"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.PENDING)
+    created_at = models.DateTimeField(_("requested on"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided on"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("decided by"),
+    )
+    student = models.ForeignKey(
+        Student, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="enrolment_requests", verbose_name=_("student"),
+    )
+    refusal_reason = models.TextField(_("reason for refusal"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("enrolment request")
+        verbose_name_plural = _("enrolment requests")
+        indexes = [models.Index(fields=["status", "created_at"],
+                                name="school_enrolment_status_idx")]
+        permissions = [("process_enrolmentrequest", _("Can accept or refuse enrolment requests"))]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_absolute_url(self):
+        return reverse("school:enrolment_detail", args=[self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING

@@ -1,6 +1,6 @@
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 
-from .models import Guardian, SchoolClass, Student
+from .models import EnrolmentRequest, Guardian, SchoolClass, Student
 
 
 def class_list() -> QuerySet[SchoolClass]:
@@ -35,8 +35,36 @@ def guardian_detail_queryset() -> QuerySet[Guardian]:
     return Guardian.objects.select_related("user").prefetch_related("students__school_class")
 
 
-def guardian_children(*, user) -> list[Student]:
-    """The students linked to a parent's own guardian record (empty for staff)."""
+def portal_guardian(*, user) -> Guardian | None:
+    """A parent's own guardian record: the portal never takes a guardian id from the URL."""
     if not user.is_authenticated:
-        return []
-    return list(Student.objects.filter(guardians__user=user).select_related("school_class"))
+        return None
+    return Guardian.objects.filter(user=user).first()
+
+
+def guardian_enrolment_requests(*, guardian: Guardian) -> QuerySet[EnrolmentRequest]:
+    return guardian.enrolment_requests.select_related("requested_class", "student__school_class")
+
+
+def enrolment_request_list(*, status: str = "") -> QuerySet[EnrolmentRequest]:
+    """Staff list: pending requests first (oldest first, the next to handle), then decided ones,
+    most recent decision first."""
+    requests = EnrolmentRequest.objects.select_related(
+        "guardian", "requested_class", "student__school_class", "decided_by")
+    if status:
+        requests = requests.filter(status=status)
+    pending_first = Case(When(status=EnrolmentRequest.Status.PENDING, then=Value(0)),
+                         default=Value(1), output_field=IntegerField())
+    # Pending ones have no decision date: among them, the oldest request comes first.
+    return requests.order_by(pending_first, F("decided_at").desc(nulls_first=True),
+                             "created_at", "pk")
+
+
+def enrolment_request_detail_queryset() -> QuerySet[EnrolmentRequest]:
+    return EnrolmentRequest.objects.select_related(
+        "guardian__user", "requested_class", "student__school_class", "decided_by"
+    ).prefetch_related("guardian__students__school_class")
+
+
+def pending_enrolment_count() -> int:
+    return EnrolmentRequest.objects.filter(status=EnrolmentRequest.Status.PENDING).count()

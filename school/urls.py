@@ -17,5 +17,9 @@ urlpatterns = [
     path("guardians/new/", views.guardian_create, name="guardian_create"),
     path("guardians/<int:pk>/", views.guardian_detail, name="guardian_detail"),
     path("guardians/<int:pk>/edit/", views.guardian_edit, name="guardian_edit"),
+    path("enrolments/", views.enrolment_list, name="enrolment_list"),
+    path("enrolments/<int:pk>/", views.enrolment_detail, name="enrolment_detail"),
+    path("enrolments/<int:pk>/accept/", views.enrolment_accept, name="enrolment_accept"),
+    path("enrolments/<int:pk>/refuse/", views.enrolment_refuse, name="enrolment_refuse"),
     path("school/", views.school_edit, name="school_edit"),
 ]

@@ -9,6 +9,9 @@ from eduka.decorators import permission_required
 
 from . import selectors, services
 from .forms import (
+    EnrolmentAcceptForm,
+    EnrolmentFilterForm,
+    EnrolmentRefuseForm,
     GuardianForm,
     MoveStudentsForm,
     SchoolClassForm,
@@ -17,7 +20,7 @@ from .forms import (
     StudentForm,
     StudentSearchForm,
 )
-from .models import School, SchoolClass, Student
+from .models import EnrolmentRequest, School, SchoolClass, Student
 
 
 def _page(request, queryset):
@@ -153,3 +156,57 @@ def school_edit(request):
         messages.success(request, _("Changes saved."))
         return redirect("school:school_edit")
     return render(request, "school/school_form.html", {"form": form})
+
+
+@permission_required("school.view_enrolmentrequest")
+def enrolment_list(request):
+    search = EnrolmentFilterForm(request.GET or None)
+    status = search.cleaned_data.get("status", "") if search.is_valid() else ""
+    page, query = _page(request, selectors.enrolment_request_list(status=status))
+    return render(request, "school/enrolment_list.html",
+                  {"page": page, "search": search, "query": query})
+
+
+@permission_required("school.view_enrolmentrequest")
+def enrolment_detail(request, pk, accept_form=None, refuse_form=None):
+    enrolment = get_object_or_404(selectors.enrolment_request_detail_queryset(), pk=pk)
+    context = {"enrolment": enrolment}
+    if enrolment.is_pending and request.user.has_perm("school.process_enrolmentrequest"):
+        context["accept_form"] = accept_form or EnrolmentAcceptForm(
+            initial={"school_class": enrolment.requested_class_id})
+        context["refuse_form"] = refuse_form or EnrolmentRefuseForm()
+    return render(request, "school/enrolment_detail.html", context)
+
+
+@require_POST
+@permission_required("school.process_enrolmentrequest")
+def enrolment_accept(request, pk):
+    enrolment = get_object_or_404(EnrolmentRequest, pk=pk)
+    form = EnrolmentAcceptForm(request.POST)
+    if not form.is_valid():
+        return enrolment_detail(request, pk, accept_form=form)
+    accepted = services.enrolment_request_accept(
+        enrolment_id=enrolment.pk, decided_by=request.user,
+        school_class=form.cleaned_data["school_class"])
+    if accepted is None:
+        messages.error(request, _("This request was already decided."))
+        return redirect(enrolment)
+    messages.success(request, _("%(name)s is enrolled in %(class)s.")
+                     % {"name": accepted.student, "class": accepted.student.school_class})
+    return redirect(accepted.student)
+
+
+@require_POST
+@permission_required("school.process_enrolmentrequest")
+def enrolment_refuse(request, pk):
+    enrolment = get_object_or_404(EnrolmentRequest, pk=pk)
+    form = EnrolmentRefuseForm(request.POST)
+    if not form.is_valid():
+        return enrolment_detail(request, pk, refuse_form=form)
+    refused = services.enrolment_request_refuse(
+        enrolment_id=enrolment.pk, decided_by=request.user, reason=form.cleaned_data["reason"])
+    if refused is None:
+        messages.error(request, _("This request was already decided."))
+    else:
+        messages.success(request, _("The request was refused; the parent is being told."))
+    return redirect(enrolment)

@@ -12,5 +12,5 @@ def test_seed_demo_is_idempotent_and_is_not_news_for_subscribers():
     students, subscriptions = Student.objects.count(), Subscription.objects.count()
     call_command("seed_demo", verbosity=0)
     assert students > 0 and Student.objects.count() == students
-    assert subscriptions == 3 and Subscription.objects.count() == 3
+    assert subscriptions == 4 and Subscription.objects.count() == 4
     assert not Change.objects.exists()  # loading demo data alerts nobody

@@ -49,7 +49,8 @@ def test_it_creates_an_inactive_account_and_validates_it_on_post(client):
     assert client.post(opened.url).status_code == 302
     user.refresh_from_db()
     assert user.is_active
-    assert client.get(reverse("home")).status_code == 200  # logged in
+    assert client.get(reverse("home")).url == reverse("portal:home")  # logged in, a parent
+    assert client.get(reverse("portal:home")).status_code == 200
     client.logout()
     reused = client.get(link, follow=True)
     assert "Ce lien ne fonctionne plus" in reused.content.decode()

@@ -158,8 +158,9 @@ def test_it_searches_and_paginates_users(admin_client, django_assert_max_num_que
     for index in range(30):
         make_user(first_name=f"Zed{index}")
     make_user(first_name="Unique", last_name="Person")
-    # Session, user, permissions, System-account banner, count, page: constant in the user count.
-    with django_assert_max_num_queries(9):
+    # Session, user, permissions, System-account banner, pending enrolments (menu badge),
+    # count, page: constant in the user count.
+    with django_assert_max_num_queries(10):
         response = admin_client.get(reverse("accounts:user_list"))
     assert len(response.context["page"].object_list) == 25
     response = admin_client.get(reverse("accounts:user_list"), {"q": "unique person"})

@@ -304,3 +304,36 @@ def test_a_change_outside_any_request_has_no_author(principal):
     alerts.dispatch_changes()
     [mailing] = _alerts_to(principal)
     assert "par un traitement automatique" in mailing.body_text
+
+
+def test_the_parent_portal_alerts_admissions_of_a_phone_change_and_an_enrolment_request(
+        client, parent_user):
+    """The product page's example: admissions told when a parent updates a phone number."""
+    from datetime import date
+
+    admissions = make_user(Profile.ADMISSIONS, email="admissions@example.org")
+    _subscribe(admissions, event=Event.GUARDIAN_CONTACT_CHANGED)
+    cm2, other = make_class("CM2 B", level="CM2"), make_class("6e A", level="6e")
+    _subscribe(admissions, event=Event.ENROLMENT_REQUESTED, level="CM2")
+    guardian = make_guardian(user=parent_user, first_name="Nadia", last_name="Haddad",
+                             phone="01 02 03 04 05")
+    make_student(other, guardians=[guardian])
+    client.force_login(parent_user)
+    client.post(reverse("portal:details"), {"civility": "mme", "phone": "06 99 88 77 66",
+                                            "address": ""})
+    born = date(date.today().year - 10, 3, 1).isoformat()
+    client.post(reverse("portal:enrolment_create"), {
+        "first_name": "Sami", "last_name": "Haddad", "birth_date": born,
+        "requested_class": cm2.pk, "note": ""})
+    client.post(reverse("portal:enrolment_create"), {  # out of the subscription's level
+        "first_name": "Lina", "last_name": "Haddad", "birth_date": born,
+        "requested_class": other.pk, "note": ""})
+    alerts.dispatch_changes()
+    mailings = _alerts_to(admissions)
+    assert len(mailings) == 2
+    phone, enrolment = sorted(mailings, key=lambda m: "Sami" in m.subject)
+    assert "Nadia Haddad (téléphone)" in phone.subject
+    assert "après : 06 99 88 77 66" in phone.body_text
+    assert f"par {parent_user.get_full_name()}" in phone.body_text
+    assert "Sami Haddad" in enrolment.subject and "Lina" not in enrolment.body_text
+    assert "/school/enrolments/" in enrolment.body_text

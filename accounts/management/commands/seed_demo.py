@@ -9,7 +9,7 @@ from django.utils import translation
 
 from accounts.models import Profile, User
 from accounts.profiles import sync_builtin_profiles
-from school.models import Guardian, School, SchoolClass, Student
+from school.models import EnrolmentRequest, Guardian, School, SchoolClass, Student
 
 DEMO_PASSWORD = "eduka-demo-2026"  # noqa: S105 (demo data, printed on purpose)
 DEMO_DOMAIN = "demo.eduka.school"
@@ -75,9 +75,21 @@ class Command(BaseCommand):
             guardian.email = parent_user.email
             guardian.first_name, guardian.last_name = parent_user.first_name, parent_user.last_name
             guardian.save()
+        self._enrolment_request(parent_user, classes)
         self._sending_accounts(users)
         self._subscriptions(users)
         self._print_logins(users)
+
+    def _enrolment_request(self, parent_user, classes):
+        """One pending request from the demo parent, for the admissions screens."""
+        guardian = Guardian.objects.filter(user=parent_user).first()
+        if guardian is None or guardian.enrolment_requests.exists():
+            return
+        today = date.today()
+        EnrolmentRequest.objects.create(
+            guardian=guardian, first_name="Yasmine", last_name=guardian.last_name,
+            birth_date=today.replace(year=today.year - 11, month=5, day=4),
+            requested_class=classes[0], note="Sœur d'un élève déjà inscrit.")
 
     def _subscriptions(self, users):
         """The product page's examples: the principal hears when a student changes class,
@@ -86,7 +98,8 @@ class Command(BaseCommand):
 
         for profile, event in ((Profile.DIRECTION, Event.STUDENT_CLASS_CHANGED),
                                (Profile.ADMISSIONS, Event.GUARDIAN_CONTACT_CHANGED),
-                               (Profile.ADMISSIONS, Event.PARENT_REGISTERED)):
+                               (Profile.ADMISSIONS, Event.PARENT_REGISTERED),
+                               (Profile.ADMISSIONS, Event.ENROLMENT_REQUESTED)):
             Subscription.objects.get_or_create(user=users[profile], event=event,
                                                school_class=None, level="")
 
