@@ -1,5 +1,6 @@
+from .inbound import InboundMessage
 from .mailings import Attachment, Mailing, MailingTemplate, Message, Recipient, SuppressedAddress
 from .sending_accounts import AccountSlot, SendingAccount
 
-__all__ = ["AccountSlot", "Attachment", "Mailing", "MailingTemplate", "Message", "Recipient",
-           "SendingAccount", "SuppressedAddress"]
+__all__ = ["AccountSlot", "Attachment", "InboundMessage", "Mailing", "MailingTemplate",
+           "Message", "Recipient", "SendingAccount", "SuppressedAddress"]
