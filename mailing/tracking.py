@@ -14,9 +14,11 @@ Status transitions of a recipient (the rules, in one place):
   mailbox, bad domain, disabled mailbox…) also puts the address on the suppression list;
   a failure with 4.x.x (the remote server gave up retrying) or a policy / mailbox-full 5.x.x
   is a bounce for this message but says nothing certain about the address.
-- `relayed` (handed on to a system that does not report) and `delayed` (still trying) change
-  no status: the note is recorded on a recipient still sent / uncertain, so staff can read
-  it, without touching a final state.
+- `relayed` (handed on to a system that does not report: no confirmation will come) and
+  `delayed` (still trying) change no final status: the note is recorded on a recipient still
+  sent / uncertain, so staff can read it (an uncertain one becomes sent: it left).
+- Any report about an uncertain message proves that it left: the message becomes sent, so
+  nobody resends it.
 - Applying the same report twice changes nothing (every update is conditional on the status
   it moves from, and the suppression list is keyed on the address).
 """
@@ -138,9 +140,9 @@ def delivery_report_apply(*, message: Message, report: DeliveryReport) -> list[A
             changed = rows.filter(status__in=[S.SENT, S.UNCERTAIN]).exclude(
                 Q(delivery_action=item.action) & Q(delivery_status=item.status)
                 & Q(delivery_diagnostic=item.diagnostic)).update(**fields)
-        if changed and item.action != "delayed" and item.action != "relayed":
-            # A report proves that an uncertain message left: nothing to resend.
-            Message.objects.filter(pk=message.pk, status=S.UNCERTAIN).update(status=S.SENT)
+            rows.filter(status=S.UNCERTAIN).update(status=S.SENT)
+        # Any report proves that an uncertain message left: there is nothing to resend.
+        Message.objects.filter(pk=message.pk, status=S.UNCERTAIN).update(status=S.SENT)
         applied.append(Applied(recipient.email, item.action, bool(changed), suppressed))
     logger.info("Delivery report for message %s: %s", message.pk,
                 "; ".join(str(a) for a in applied))

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views_accounts as views
+from . import views_suppression
 
 app_name = "mailing"
 urlpatterns = [
@@ -12,4 +13,7 @@ urlpatterns = [
     path("accounts/<int:pk>/delete/", views.account_delete, name="account_delete"),
     path("accounts/<int:pk>/resume/", views.account_resume, name="account_resume"),
     path("users/<int:user_pk>/accounts/", views.user_accounts, name="user_accounts"),
+    path("suppressed/", views_suppression.suppressed_list, name="suppressed_list"),
+    path("suppressed/<int:pk>/remove/", views_suppression.suppressed_remove,
+         name="suppressed_remove"),
 ]
