@@ -16,13 +16,14 @@ from email.parser import BytesParser, HeaderParser
 ACTIONS = {"failed", "delayed", "delivered", "relayed", "expanded"}
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ADDRESS = re.compile(r"<?([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?")
-# A permanent SMTP reply in a human-readable bounce: "550 5.1.1 …", "550-…", "(#5.1.1)".
-_PERMANENT_LINE = re.compile(r"(?:^|[\s(:])(5\d\d)[\s-]|#(5\.\d{1,3}\.\d{1,3})")
-_BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster)@", re.IGNORECASE)
-_BOUNCE_SUBJECTS = re.compile(
-    r"undeliver|delivery (status notification|failure|has failed)|returned mail|"
-    r"failure notice|mail delivery failed|non remis|non distribu|échec de (la )?remise",
-    re.IGNORECASE)
+# Evidence of a permanent failure in a bounce written in prose: an enhanced status code
+# ("550 5.1.1 …", "(#5.1.1)"), or a 5xx reply followed by what such replies say. A bare
+# "550" is not enough: "550 rue des Lilas" in an auto-reply is an address, not a bounce.
+_PERMANENT_LINE = re.compile(
+    r"(?<![\d.])(5\.\d{1,3}\.\d{1,3})(?![\d.])|"
+    r"(?:^|[\s(:])(5[0-5]\d)[\s-].*\b(user|mailbox|recipient|address|unknown|no such|"
+    r"does not exist|not found|rejected|invalid)\b", re.IGNORECASE)
+_MAIL_SYSTEMS = re.compile(r"^(mailer-daemon|postmaster)@", re.IGNORECASE)
 
 
 @dataclass
@@ -138,22 +139,21 @@ def _standard(report: EmailMessage) -> DeliveryReport | None:
     return result
 
 
-def looks_like_bounce(message: EmailMessage, mail_from: str) -> bool:
-    """A message from a mail system rather than a person: empty envelope sender (RFC 5321
-    requires it for notifications), MAILER-DAEMON / postmaster, or a bounce-like subject."""
-    if not mail_from or mail_from == "<>" or _BOUNCE_SENDERS.match(mail_from):
+def from_mail_system(message: EmailMessage, mail_from: str) -> bool:
+    """Sent by a mail system rather than a person: empty envelope sender (RFC 5321 requires
+    it for notifications) or MAILER-DAEMON / postmaster. The subject is never trusted: a
+    parent may well write "Re: dossier non remis"."""
+    if not mail_from or mail_from == "<>" or _MAIL_SYSTEMS.match(mail_from):
         return True
-    sender = str(message.get("From", ""))
-    addresses = _ADDRESS.findall(sender)
-    if addresses and _BOUNCE_SENDERS.match(addresses[0]):
-        return True
-    return bool(_BOUNCE_SUBJECTS.search(str(message.get("Subject", ""))))
+    addresses = _ADDRESS.findall(str(message.get("From", "")))
+    return bool(addresses and _MAIL_SYSTEMS.match(addresses[0]))
 
 
 def _best_effort(message: EmailMessage, mail_from: str) -> DeliveryReport | None:
     """A bounce in prose (qmail, old Exim, some appliances): only a line with a permanent SMTP
-    code (5xx or 5.x.x) counts as evidence, attributed to the address on it or just before."""
-    if not looks_like_bounce(message, mail_from):
+    code counts as evidence (see _PERMANENT_LINE), attributed to the address on it or just
+    before, and only in mail from a mail system."""
+    if not from_mail_system(message, mail_from):
         return None
     body = message.get_body(preferencelist=("plain",))
     text = _text(body) if body is not None else ""
@@ -171,9 +171,9 @@ def _best_effort(message: EmailMessage, mail_from: str) -> DeliveryReport | None
             current = addresses[-1] if len(addresses) == 1 else addresses[0]
         evidence = _PERMANENT_LINE.search(line)
         if evidence:
-            status = _status(line) or (evidence.group(2) or "")
+            status = _status(line)
             if not status.startswith("5."):
-                status = "5.0.0"
+                status = "5.0.0"  # a 5xx reply without an enhanced code
             key = current.lower()
             if key in seen:
                 continue

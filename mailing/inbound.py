@@ -85,7 +85,7 @@ def recipient_verdict(address: str) -> str | None:
 
 def is_automatic(message: EmailMessage, mail_from: str) -> bool:
     """Mail written by a program (bounce, auto-reply, list, our own forward): never forwarded."""
-    if dsn.looks_like_bounce(message, mail_from):
+    if dsn.from_mail_system(message, mail_from):
         return True
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
     if auto and not auto.startswith("no"):

@@ -217,9 +217,10 @@ class SMTPConnection:
             dsn = smtp.has_extn("dsn")
             if dsn:
                 # Ask for delivery status notifications (RFC 3461), headers only, to the
-                # envelope sender: failures and delays, and successes, which is how delivery
-                # tracking learns that a message reached the mailbox. ENVID names the
-                # message (its Message-ID) even in a report that quotes nothing of it.
+                # envelope sender: failures and delays, and — when they come back to our
+                # inbound server — successes, which is how delivery tracking learns that a
+                # message reached the mailbox. ENVID names the message (its Message-ID)
+                # even in a report that quotes nothing of it.
                 options.append("RET=HDRS")
                 envelope_id = _envelope_id(message)
                 if envelope_id:
@@ -230,7 +231,7 @@ class SMTPConnection:
                 raise smtplib.SMTPSenderRefused(code, response, envelope_from)
             refused = {}
             for recipient in recipients:
-                rcpt_options = _dsn_recipient_options(recipient) if dsn else []
+                rcpt_options = _dsn_recipient_options(recipient, envelope_from) if dsn else []
                 code, response = smtp.rcpt(recipient, rcpt_options)
                 if code not in (250, 251):
                     refused[recipient] = (code, _text(response))
@@ -285,10 +286,15 @@ def _envelope_id(message: bytes) -> str:
     return envelope_id if len(envelope_id) <= 100 else ""
 
 
-def _dsn_recipient_options(recipient: str) -> list[str]:
-    """NOTIFY for every outcome; ORCPT so that a report about a BCC chunk names the
+def _dsn_recipient_options(recipient: str, envelope_from: str) -> list[str]:
+    """NOTIFY=SUCCESS only when reports come back to the inbound server (a VERP envelope
+    sender on the integrated domain): with an external account they would go to the school's
+    own mailbox, one per recipient. ORCPT so that a report about a BCC chunk names the
     envelope recipient we gave even when the address was rewritten on the way."""
-    options = ["NOTIFY=SUCCESS,FAILURE,DELAY"]
+    local, _, domain = envelope_from.rpartition("@")
+    tracked = (domain.lower() == settings.INTEGRATED_MAIL_DOMAIN.lower()
+               and local.lower().startswith("bounces+"))
+    options = ["NOTIFY=SUCCESS,FAILURE,DELAY" if tracked else "NOTIFY=FAILURE,DELAY"]
     if recipient.isascii():
         options.append(f"ORCPT=rfc822;{xtext_encode(recipient)}")
     return options

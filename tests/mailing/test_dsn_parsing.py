@@ -72,3 +72,18 @@ def test_it_does_not_take_a_prose_notice_without_a_permanent_code_for_a_bounce()
     raw = (b"From: MAILER-DAEMON@mx.example.net\r\nSubject: Delivery delayed\r\n\r\n"
            b"<gone@example.org>: 451 4.4.1 still trying\r\n")
     assert parse_delivery_report(raw, mail_from="") is None
+
+
+def test_it_does_not_take_a_null_sender_auto_reply_with_a_number_for_a_bounce():
+    # RFC 3834 auto-replies may come with an empty envelope sender too.
+    assert parse_delivery_report(sample("out_of_office"), mail_from="") is None
+
+
+def test_it_reads_a_prose_bounce_with_a_bare_5xx_reply_and_its_words():
+    raw = (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n"
+           b"Subject: Mail delivery failed\r\n\r\n"
+           b"  gone@example.org\r\n    SMTP error from remote mail server after RCPT TO:\r\n"
+           b"    550 No such user here\r\n")
+    [item] = parse_delivery_report(raw, mail_from="").recipients
+    assert (item.final_recipient, item.status) == ("gone@example.org", "5.0.0")
+    assert item.diagnostic == "550 No such user here"

@@ -29,10 +29,10 @@ def dsn_server():
         server.stop()
 
 
-def _send(server, recipients):
+def _send(server, recipients, envelope_from="bounces+1-abc@ecolemail.eduka.school"):
     config = ConnectionSettings(host=server.host, port=server.port, security="none")
     with SMTPConnection(config) as connection:
-        return connection.send(PAYLOAD, "bounces+1-abc@ecolemail.eduka.school", recipients)
+        return connection.send(PAYLOAD, envelope_from, recipients)
 
 
 def test_it_requests_dsn_for_every_outcome_when_the_server_offers_it(dsn_server):
@@ -49,6 +49,15 @@ def test_it_requests_dsn_for_every_outcome_when_the_server_offers_it(dsn_server)
                                      strict=True):
         assert "NOTIFY=SUCCESS,FAILURE,DELAY" in rcpt_options
         assert f"ORCPT=RFC822;{address.upper()}" in rcpt_options
+
+
+def test_it_asks_for_no_success_reports_that_would_land_in_the_schools_mailbox(dsn_server):
+    # An external account: reports go to the school's own address, not to our server.
+    server = dsn_server(offer_dsn=True)
+    _send(server, ["b@example.org"], envelope_from="secretariat@college.example.org")
+    [transaction] = server.transactions
+    assert transaction.rcpt_options[0][0] == "NOTIFY=FAILURE,DELAY"
+    assert "RET=HDRS" in transaction.mail_options
 
 
 def test_it_does_not_request_dsn_when_the_server_does_not_offer_it(dsn_server):
