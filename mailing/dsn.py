@@ -69,7 +69,8 @@ def _field(block, name: str) -> str:
     value = block.get(name)
     if value is None:
         return ""
-    # Unfolded (folding is only line wrapping), otherwise as the reporting server wrote it.
+    # As the reporting server wrote it, unfolded: folding is line wrapping, so line breaks and
+    # runs of spaces become one space.
     return " ".join(str(value).split())
 
 

@@ -250,15 +250,16 @@ def _dkim_sign(payload: bytes) -> bytes:
 # --- the aiosmtpd handler --------------------------------------------------------------------
 
 def _db(function):
-    """ORM work from the server's event loop: in a thread, on a fresh connection if the last
-    one went stale (a long-running process)."""
+    """ORM work from the server's event loop: in a worker thread, on a fresh connection if
+    the last one went stale (a long-running process). Not thread-sensitive: one session
+    waiting on a slow relay (a forward) must not hold up the others' RCPT checks."""
     def call(*args, **kwargs):
         close_old_connections()
         try:
             return function(*args, **kwargs)
         finally:
             close_old_connections()
-    return sync_to_async(call, thread_sensitive=True)
+    return sync_to_async(call, thread_sensitive=False)
 
 
 class InboundHandler:
