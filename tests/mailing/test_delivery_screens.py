@@ -128,3 +128,18 @@ def test_a_report_proves_that_an_uncertain_message_left(sink, secretary, school)
     recipient = Recipient.objects.get(message=message)
     assert (message.status, recipient.status, recipient.delivery_action) == (
         S.SENT, S.SENT, "delayed")
+
+
+def test_operators_read_what_the_inbound_server_received(client, db):
+    from accounts.models import User
+    from mailing.models import InboundMessage
+
+    operator = User.objects.create_superuser("ops@example.org", "pw-ops-123456")
+    client.force_login(operator)
+    inbound = InboundMessage.objects.create(mail_from="", rcpt_tos=["bounces+1-x@d"],
+                                            raw=b"Subject: Undelivered\r\n\r\nsorry\r\n",
+                                            outcome="unmatched", details="no known message")
+    listing = client.get(reverse("admin:mailing_inboundmessage_changelist"))
+    assert listing.status_code == 200 and "unmatched" in listing.content.decode()
+    detail = client.get(reverse("admin:mailing_inboundmessage_change", args=[inbound.pk]))
+    assert "Subject: Undelivered" in detail.content.decode()
