@@ -15,6 +15,7 @@ NAVIGATION = [
 CONFIGURATION = [
     (_("E-mail and SMS accounts"), "mailing:account_list", ("mailing.manage_sending_accounts",)),
     (_("Automated e-mails"), "mailing:system_mail_list", ("mailing.manage_sending_accounts",)),
+    (_("Suppressed addresses"), "mailing:suppressed_list", ("mailing.manage_sending_accounts",)),
     (_("Users"), "accounts:user_list", ("accounts.manage_users",)),
     (_("Profiles"), "accounts:profile_list", ("accounts.manage_users",)),
     (_("School"), "school:school_edit", ("school.change_school",)),

@@ -10,6 +10,7 @@ text, AUTH in UTF-8, and errors classified by kind with the server's own text ke
 import base64
 import contextlib
 import hashlib
+import re
 import smtplib
 import socket
 import ssl
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.mail.utils import DNS_NAME
 from django.views.decorators.debug import sensitive_variables
 
+from .dsn import xtext_encode
 from .hosts import resolved_addresses_problem
 
 
@@ -212,18 +214,24 @@ class SMTPConnection:
                 options.append("SMTPUTF8")
             if smtp.has_extn("8bitmime") and not message.isascii():
                 options.append("BODY=8BITMIME")
-            rcpt_options = []
-            if smtp.has_extn("dsn"):
-                # Ask for delivery status notifications of failures and delays (RFC 3461),
-                # headers only, so that bounces come back to the envelope sender.
+            dsn = smtp.has_extn("dsn")
+            if dsn:
+                # Ask for delivery status notifications (RFC 3461), headers only, to the
+                # envelope sender: failures and delays, and — when they come back to our
+                # inbound server — successes, which is how delivery tracking learns that a
+                # message reached the mailbox. ENVID names the message (its Message-ID)
+                # even in a report that quotes nothing of it.
                 options.append("RET=HDRS")
-                rcpt_options.append("NOTIFY=FAILURE,DELAY")
+                envelope_id = _envelope_id(message)
+                if envelope_id:
+                    options.append(f"ENVID={envelope_id}")
             code, response = smtp.mail(envelope_from, options)
             if code != 250:
                 self._reset()
                 raise smtplib.SMTPSenderRefused(code, response, envelope_from)
             refused = {}
             for recipient in recipients:
+                rcpt_options = _dsn_recipient_options(recipient, envelope_from) if dsn else []
                 code, response = smtp.rcpt(recipient, rcpt_options)
                 if code not in (250, 251):
                     refused[recipient] = (code, _text(response))
@@ -263,6 +271,33 @@ class SMTPConnection:
             with contextlib.suppress(OSError):
                 self.smtp.close()
         self.smtp = None
+
+
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[!-~]+?>)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+
+
+def _envelope_id(message: bytes) -> str:
+    """The message's Message-ID as an RFC 3461 ENVID (xtext, at most 100 characters)."""
+    headers = message.split(b"\r\n\r\n", 1)[0]
+    match = _MESSAGE_ID.search(headers)
+    if not match:
+        return ""
+    envelope_id = xtext_encode(match.group(1).decode("ascii"))
+    return envelope_id if len(envelope_id) <= 100 else ""
+
+
+def _dsn_recipient_options(recipient: str, envelope_from: str) -> list[str]:
+    """NOTIFY=SUCCESS only when reports come back to the inbound server (a VERP envelope
+    sender on the integrated domain): with an external account they would go to the school's
+    own mailbox, one per recipient. ORCPT so that a report about a BCC chunk names the
+    envelope recipient we gave even when the address was rewritten on the way."""
+    local, _, domain = envelope_from.rpartition("@")
+    tracked = (domain.lower() == settings.INTEGRATED_MAIL_DOMAIN.lower()
+               and local.lower().startswith("bounces+"))
+    options = ["NOTIFY=SUCCESS,FAILURE,DELAY" if tracked else "NOTIFY=FAILURE,DELAY"]
+    if recipient.isascii():
+        options.append(f"ORCPT=rfc822;{xtext_encode(recipient)}")
+    return options
 
 
 def classify(error: BaseException) -> SMTPFailure:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views_accounts as views
-from . import views_system_mail
+from . import views_suppression, views_system_mail
 
 app_name = "mailing"
 urlpatterns = [
@@ -18,4 +18,7 @@ urlpatterns = [
          name="system_mail_edit"),
     path("automated-emails/<slug:key>/<slug:language>/restore/",
          views_system_mail.system_mail_restore, name="system_mail_restore"),
+    path("suppressed/", views_suppression.suppressed_list, name="suppressed_list"),
+    path("suppressed/<int:pk>/remove/", views_suppression.suppressed_remove,
+         name="suppressed_remove"),
 ]

@@ -216,12 +216,15 @@ def mailing_export(request, pk):
     response.write("\ufeff")  # so that spreadsheet programs read UTF-8
     writer = csv.writer(response, delimiter=";")
     writer.writerow([_("E-mail address"), _("Name"), _("Student"), _("Status"), _("Code"),
-                     _("Server reply"), _("Sent at"), "Message-ID"])
+                     _("Server reply"), _("Sent at"), "Message-ID", _("Delivery report"),
+                     _("Delivery status"), _("Delivery diagnostic")])
     for r in selectors_mailings.recipients_of(mailing).iterator(chunk_size=2000):
         writer.writerow([r.email, _csv_safe(r.name), _csv_safe(r.student_name),
                          r.get_status_display(), r.smtp_code or "", _csv_safe(r.smtp_text),
                          r.message.sent_at.isoformat() if r.message and r.message.sent_at
-                         else "", r.message.message_id if r.message else ""])
+                         else "", r.message.message_id if r.message else "",
+                         r.delivery_action, r.delivery_status,
+                         _csv_safe(r.delivery_diagnostic)])
     return response
 
 

@@ -284,3 +284,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=24 * 3600)
 # Parent sign-up: how long the validation link works.
 EMAIL_VALIDATION_TIMEOUT = env.int("EMAIL_VALIDATION_TIMEOUT", default=48 * 3600)
+
+# The inbound SMTP server (`manage.py run_inbound_smtp`): delivery reports to the VERP
+# addresses and replies to the integrated accounts' addresses. In production it listens where
+# the integrated domain's MX points (port 25, e.g. INBOUND_SMTP_HOST=0.0.0.0).
+INBOUND_SMTP_HOST = env.str("INBOUND_SMTP_HOST", default="127.0.0.1")
+INBOUND_SMTP_PORT = env.int("INBOUND_SMTP_PORT", default=2526)
+INBOUND_SMTP_HOSTNAME = env.str("INBOUND_SMTP_HOSTNAME", default="") or None
+INBOUND_SMTP_MAX_BYTES = env.int("INBOUND_SMTP_MAX_BYTES", default=25 * 1024 * 1024)

@@ -1,6 +1,7 @@
+from .inbound import InboundMessage
 from .mailings import Attachment, Mailing, MailingTemplate, Message, Recipient, SuppressedAddress
 from .sending_accounts import AccountSlot, SendingAccount
 from .system_templates import SystemMailTemplate
 
-__all__ = ["AccountSlot", "Attachment", "Mailing", "MailingTemplate", "Message", "Recipient",
-           "SendingAccount", "SuppressedAddress", "SystemMailTemplate"]
+__all__ = ["AccountSlot", "Attachment", "InboundMessage", "Mailing", "MailingTemplate",
+           "Message", "Recipient", "SendingAccount", "SuppressedAddress", "SystemMailTemplate"]

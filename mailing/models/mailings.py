@@ -182,6 +182,13 @@ class Recipient(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     smtp_text = models.TextField(blank=True)
+    # What delivery tracking last learned from a delivery report (DSN or bounce), kept apart
+    # from the sending server's reply above: the report's action (failed, delayed, delivered,
+    # relayed, expanded), its status code (5.1.1…) and its diagnostic text verbatim.
+    delivery_action = models.CharField(max_length=20, blank=True)
+    delivery_status = models.CharField(max_length=20, blank=True)
+    delivery_diagnostic = models.TextField(blank=True)
+    delivery_reported_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

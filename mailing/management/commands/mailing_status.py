@@ -8,7 +8,7 @@ from mailing.selectors_mailings import mailing_counts
 
 class Command(BaseCommand):
     help = ("Every recipient's fate in a mailing: status, attempts, server code and text, "
-            "Message-ID — the same truth the screens show.")
+            "Message-ID, delivery report — the same truth the screens show.")
 
     def add_arguments(self, parser):
         parser.add_argument("mailing", type=int)
@@ -25,7 +25,12 @@ class Command(BaseCommand):
              "smtp_code": r.smtp_code, "smtp_text": r.smtp_text,
              "message_id": r.message.message_id if r.message else None,
              "sent_at": r.message.sent_at.isoformat() if r.message and r.message.sent_at
-             else None}
+             else None,
+             # What delivery tracking learned (DSN / bounce), apart from the server's reply.
+             "delivery": {"action": r.delivery_action, "status": r.delivery_status,
+                          "diagnostic": r.delivery_diagnostic,
+                          "reported_at": r.delivery_reported_at.isoformat()
+                          if r.delivery_reported_at else None}}
             for r in found.recipients.select_related("message").order_by("pk").iterator()
         ]
         data = {"mailing": found.pk, "subject": found.subject, "status": found.status,
@@ -39,5 +44,9 @@ class Command(BaseCommand):
             if value:
                 self.stdout.write(f"  {key}: {value}")
         for r in recipients:
-            self.stdout.write(f"  {r['status']:<10} {r['email']:<40} {r['smtp_code'] or ''} "
-                              f"{r['smtp_text']}")
+            line = (f"  {r['status']:<10} {r['email']:<40} {r['smtp_code'] or ''} "
+                    f"{r['smtp_text']}")
+            if r["delivery"]["action"]:
+                line += (f" | {r['delivery']['action']} {r['delivery']['status']} "
+                         f"{r['delivery']['diagnostic']}")
+            self.stdout.write(line)

@@ -1,0 +1,291 @@
+"""The inbound SMTP server, for real: reports and replies sent over sockets to
+`run_inbound_smtp`'s server, mail leaving through a test relay."""
+
+import smtplib
+import socket
+from email.message import EmailMessage
+
+import pytest
+
+from mailing.audience import Audience, resolve
+from mailing.engine import send_account_work
+from mailing.inbound import inbound_controller
+from mailing.models import InboundMessage, Message, Recipient, SuppressedAddress
+from mailing.rendering import verp_address
+from mailing.submission import mailing_submit
+from mailing.tracking import suppressed_address_remove
+from tests.mailing.conftest import make_account, make_mailing
+from tests.mailing.samples import sample
+
+pytestmark = pytest.mark.django_db(transaction=True)
+S = Recipient.Status
+DOMAIN = "ecolemail.eduka.school"
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def inbound(settings):
+    settings.INTEGRATED_MAIL_DOMAIN = DOMAIN
+    controller = inbound_controller(host="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def relay(sink, settings):
+    """The integrated service's relay: the tests' sink."""
+    settings.INTEGRATED_RELAY_HOST, settings.INTEGRATED_RELAY_PORT = sink.host, sink.port
+    settings.INTEGRATED_RELAY_SECURITY = "none"
+    return sink
+
+
+@pytest.fixture
+def account(relay):
+    return make_account(relay, kind="integrated", integrated_local_part="inscriptions",
+                        sender_name="Secrétariat", forward_to="inscriptions@ecole.example.org")
+
+
+def _send_mailing(account, user, addresses, *, mode="per_guardian"):
+    mailing = make_mailing(account, user, mode=mode, subject="Réunion", body="Jeudi.",
+                           audience={"addresses": addresses})
+    mailing_submit(mailing=mailing)
+    send_account_work(account.pk)
+    return mailing
+
+
+def _deliver(inbound, raw: bytes, rcpt_tos, *, mail_from=""):
+    with smtplib.SMTP(inbound.hostname, inbound.port) as client:
+        return client.sendmail(mail_from, rcpt_tos, raw)
+
+
+def _report(name, message: Message, recipient: str, **kwargs) -> tuple[bytes, str]:
+    verp = verp_address(message.pk)
+    return sample(name, verp=verp, recipient=recipient, message_id=message.message_id,
+                  **kwargs), verp
+
+
+def _recipient(mailing, email) -> Recipient:
+    return Recipient.objects.get(mailing=mailing, email=email)
+
+
+def test_it_marks_a_hard_bounce_and_suppresses_the_address_for_the_next_mailing(
+        inbound, account, relay, secretary, school):
+    mailing = _send_mailing(account, secretary, ["gone@example.org", "ok@example.org"])
+    gone = _recipient(mailing, "gone@example.org")
+    assert gone.status == S.SENT
+    assert any(m.mail_from == verp_address(gone.message_id) for m in relay.received)
+    raw, verp = _report("postfix_failed", gone.message, "gone@example.org")
+    _deliver(inbound, raw, [verp])
+    gone.refresh_from_db()
+    assert gone.status == S.BOUNCED
+    assert (gone.delivery_action, gone.delivery_status) == ("failed", "5.1.1")
+    assert gone.delivery_diagnostic.startswith("smtp; 550 5.1.1 <gone@example.org>: Recipient")
+    assert _recipient(mailing, "ok@example.org").status == S.SENT
+    suppressed = SuppressedAddress.objects.get(email="gone@example.org")
+    assert suppressed.reason.startswith("5.1.1 smtp; 550 5.1.1")
+    stored = InboundMessage.objects.get()
+    assert (stored.outcome, stored.message_id) == ("tracked", gone.message_id)
+    assert bytes(stored.raw) == raw
+
+    # The next mailing leaves the address out, with the reason, and says so.
+    plan = resolve(Audience(addresses=["GONE@example.org", "ok@example.org"]), "per_guardian")
+    assert [r.email for r in plan.suppressed] == ["GONE@example.org"]
+    relay.clear()
+    again = _send_mailing(account, secretary, ["GONE@example.org", "ok@example.org"])
+    skipped = _recipient(again, "GONE@example.org")
+    assert skipped.status == S.SKIPPED
+    assert "5.1.1" in skipped.smtp_text
+    assert [m.rcpt_tos for m in relay.received] == [["ok@example.org"]]
+
+
+def test_a_success_report_marks_the_recipient_delivered(inbound, account, secretary, school):
+    mailing = _send_mailing(account, secretary, ["ok@example.org"])
+    recipient = _recipient(mailing, "ok@example.org")
+    raw, verp = _report("postfix_delivered", recipient.message, "ok@example.org")
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert recipient.status == S.DELIVERED
+    assert recipient.delivery_status == "2.0.0"
+    assert not SuppressedAddress.objects.exists()
+
+
+def test_a_delay_report_keeps_the_status_and_records_the_note(inbound, account, secretary,
+                                                               school):
+    mailing = _send_mailing(account, secretary, ["slow@example.org"])
+    recipient = _recipient(mailing, "slow@example.org")
+    raw, verp = _report("postfix_delayed", recipient.message, "slow@example.org")
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert recipient.status == S.SENT
+    assert (recipient.delivery_action, recipient.delivery_status) == ("delayed", "4.4.1")
+
+
+def test_a_later_success_report_does_not_overwrite_a_bounce(inbound, account, secretary,
+                                                            school):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    for name in ("postfix_failed", "postfix_delivered"):
+        raw, verp = _report(name, recipient.message, "gone@example.org")
+        _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert recipient.status == S.BOUNCED
+    assert recipient.delivery_status == "5.1.1"
+
+
+def test_the_same_report_twice_changes_nothing_more(inbound, account, secretary, school):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, verp = _report("office365_failed", recipient.message, "gone@example.org")
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    first = (recipient.status, recipient.delivery_reported_at, recipient.updated_at)
+    # An administrator puts the address back; a duplicate of the old report arrives.
+    suppressed_address_remove(suppressed=SuppressedAddress.objects.get())
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.delivery_reported_at, recipient.updated_at) == first
+    assert not SuppressedAddress.objects.exists()
+    assert InboundMessage.objects.count() == 2
+
+
+def test_a_report_about_a_bcc_chunk_reaches_the_right_envelope_recipients(
+        inbound, account, secretary, school):
+    addresses = ["a@example.org", "gone@example.org", "full@example.org"]
+    mailing = _send_mailing(account, secretary, addresses, mode="bcc")
+    message = Message.objects.get(mailing=mailing)
+    raw, verp = _report("exchange_relayed_bcc", message, "gone@example.org",
+                        other="full@example.org")
+    _deliver(inbound, raw, [verp])
+    statuses = dict(Recipient.objects.filter(mailing=mailing).values_list("email", "status"))
+    # relayed: no status change, only a note; failed 5.2.2 (mailbox full): bounced, kept.
+    assert statuses == {"a@example.org": S.SENT, "gone@example.org": S.SENT,
+                        "full@example.org": S.BOUNCED}
+    assert _recipient(mailing, "gone@example.org").delivery_action == "relayed"
+    assert not SuppressedAddress.objects.exists()
+
+
+def test_a_forged_verp_signature_is_refused_and_changes_nothing(inbound, account, secretary,
+                                                               school):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, _ = _report("postfix_failed", recipient.message, "gone@example.org")
+    forged = f"bounces+{recipient.message_id}-0123456789ab@{DOMAIN}"
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        _deliver(inbound, raw, [forged])
+    assert refused.value.recipients[forged][0] == 550
+    recipient.refresh_from_db()
+    assert recipient.status == S.SENT
+    assert not InboundMessage.objects.exists()
+    assert not SuppressedAddress.objects.exists()
+
+
+def test_it_refuses_other_domains_and_unknown_addresses(inbound, account):
+    with smtplib.SMTP(inbound.hostname, inbound.port) as client:
+        client.ehlo()
+        client.mail("someone@example.org")
+        code, text = client.rcpt("victim@example.com")
+        assert (code, text) == (550, b"5.7.1 Relaying denied")
+        code, text = client.rcpt(f"nobody@{DOMAIN}")
+        assert (code, text[:5]) == (550, b"5.1.1")
+        code, _ = client.rcpt(f"INSCRIPTIONS@{DOMAIN}")
+        assert code == 250
+
+
+def _reply(**headers) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Nadia Haddad <nadia@example.org>"
+    message["To"] = f"Secrétariat <inscriptions@{DOMAIN}>"
+    message["Subject"] = "Re: Réunion"
+    message["Message-ID"] = "<reply-1@example.org>"
+    message["In-Reply-To"] = "<0123abcd@ecolemail.eduka.school>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content("Nous serons présents jeudi.\nBien à vous,\nNadia")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+def test_it_forwards_a_reply_to_the_schools_address(inbound, account, relay):
+    _deliver(inbound, _reply(), [f"inscriptions@{DOMAIN}"], mail_from="nadia@example.org")
+    [forward] = relay.received
+    assert forward.rcpt_tos == ["inscriptions@ecole.example.org"]
+    assert forward.mail_from == f"inscriptions@{DOMAIN}"
+    message = forward.message()
+    assert message["From"].addresses[0].addr_spec == f"inscriptions@{DOMAIN}"
+    assert "Nadia Haddad" in message["From"].addresses[0].display_name
+    assert message["Reply-To"] == "nadia@example.org"
+    assert message["Subject"] == "Re: Réunion"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert "> Nous serons présents jeudi." in message.get_body(("plain",)).get_content()
+    [attached] = list(message.iter_attachments())
+    assert attached.get_content_type() == "message/rfc822"
+    original = attached.get_content()
+    assert original["Message-ID"] == "<reply-1@example.org>"
+    assert InboundMessage.objects.get().outcome == "forwarded"
+
+
+@pytest.mark.parametrize("headers,mail_from", [
+    ({"Auto_Submitted": "auto-replied"}, "nadia@example.org"),
+    ({"Precedence": "bulk"}, "nadia@example.org"),
+    ({"X_Loop": f"inscriptions@{DOMAIN}"}, "nadia@example.org"),
+    ({}, ""),  # an empty envelope sender: a notification
+])
+def test_it_never_forwards_automatic_mail(inbound, account, relay, headers, mail_from):
+    _deliver(inbound, _reply(**headers), [f"inscriptions@{DOMAIN}"], mail_from=mail_from)
+    assert relay.received == []
+    assert InboundMessage.objects.get().outcome == "not_forwarded"
+
+
+def test_its_own_forward_coming_back_is_not_forwarded_again(inbound, account, relay):
+    _deliver(inbound, _reply(), [f"inscriptions@{DOMAIN}"], mail_from="nadia@example.org")
+    [forward] = relay.received
+    relay.clear()
+    # The school's mailbox sends it back (an auto-forward to the integrated address).
+    _deliver(inbound, forward.content, [f"inscriptions@{DOMAIN}"],
+             mail_from="inscriptions@ecole.example.org")
+    assert relay.received == []
+
+
+def test_a_bounce_sent_to_the_account_address_is_applied_by_message_id(
+        inbound, account, relay, secretary, school):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    relay.clear()
+    raw, _ = _report("gmail_failed", recipient.message, "gone@example.org")
+    _deliver(inbound, raw, [f"inscriptions@{DOMAIN}"])
+    recipient.refresh_from_db()
+    assert recipient.status == S.BOUNCED
+    assert relay.received == []  # and never forwarded
+
+
+def test_it_answers_451_and_keeps_the_message_when_processing_fails(inbound, account,
+                                                                    monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr("mailing.inbound.reply_forward", broken)
+    with pytest.raises(smtplib.SMTPDataError) as error:
+        _deliver(inbound, _reply(), [f"inscriptions@{DOMAIN}"], mail_from="nadia@example.org")
+    assert error.value.smtp_code == 451
+    stored = InboundMessage.objects.get()
+    assert stored.outcome == "failed"
+    assert "database gone" in stored.details
+
+
+def test_it_refuses_a_message_over_the_size_limit(settings, account):
+    settings.INTEGRATED_MAIL_DOMAIN = DOMAIN
+    settings.INBOUND_SMTP_MAX_BYTES = 2000
+    controller = inbound_controller(host="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        big = _reply() + b"x" * 5000 + b"\r\n"
+        with pytest.raises(smtplib.SMTPException) as error:
+            _deliver(controller, big, [f"inscriptions@{DOMAIN}"], mail_from="a@example.org")
+        assert "552" in str(error.value)
+    finally:
+        controller.stop()
