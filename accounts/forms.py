@@ -4,6 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from eduka.antibot import AntiBotMixin
+from eduka.validators import add_single_line, single_line
 
 from .models import Profile, User
 
@@ -45,6 +46,7 @@ class UserForm(forms.ModelForm):
         self.fields["profile"].required = True
         self.fields["profile"].empty_label = None
         self.fields["email"].widget.attrs["autocomplete"] = "off"
+        add_single_line(self, "first_name", "last_name")
 
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"].strip())
@@ -138,8 +140,9 @@ class PasswordResetRequestForm(forms.Form):
 class ParentSignupForm(PasswordPairMixin, AntiBotMixin):
     rate_scope = "signup"
 
-    first_name = forms.CharField(label=_("First name"), max_length=150)
-    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150,
+                                 validators=[single_line])
+    last_name = forms.CharField(label=_("Last name"), max_length=150, validators=[single_line])
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
     phone = forms.CharField(label=_("Phone"), max_length=40)
     password1 = _password_field(_("Password"),

@@ -1,6 +1,7 @@
 """For the platform's operators (/ops/admin/): what the inbound SMTP server received."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import InboundMessage
 
@@ -16,7 +17,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
               "account", "text"]
     readonly_fields = fields
 
-    @admin.display(description="message as received")
+    @admin.display(description=_("message as received"))
     def text(self, obj):
         return bytes(obj.raw)[:100_000].decode("utf-8", "replace")
 

@@ -22,13 +22,14 @@ from .system_templates import render_system_mail
 
 # Headers other apps may add to automated mail (RFC 8058 one-click unsubscribe).
 ALLOWED_HEADERS = {"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"}
-_HEADER_VALUE = re.compile(r"^[\x20-\x7e]{1,900}$")
+SUBJECT_MAX = Mailing._meta.get_field("subject").max_length
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,900}")
 
 
 def _checked_headers(headers: dict | None) -> dict:
     headers = dict(headers or {})
     for name, value in headers.items():
-        if name not in ALLOWED_HEADERS or not _HEADER_VALUE.match(value):
+        if name not in ALLOWED_HEADERS or not _HEADER_VALUE.fullmatch(value):
             raise ValueError(f"Header {name!r} is not allowed in automated mail: {value!r}")
     return headers
 
@@ -37,6 +38,8 @@ def _checked_headers(headers: dict | None) -> dict:
 def system_mail_send(*, to_email: str, to_name: str = "", subject: str, text: str,
                      html: str = "", reply_to: str = "", headers: dict | None = None
                      ) -> Mailing:
+    if len(subject) > SUBJECT_MAX:  # an administrator's wording, a long school name…
+        subject = subject[:SUBJECT_MAX - 1] + "…"
     mailing = Mailing.objects.create(
         account=system_account(), mode=Mailing.Mode.PER_GUARDIAN, subject=subject,
         body_text=text, body_html=html, reply_to=reply_to, is_automated=True,

@@ -25,6 +25,7 @@ report arriving at an account address (a server that ignored the envelope sender
 to the message it names instead of being forwarded.
 """
 
+import hashlib
 import logging
 import traceback
 from email import policy
@@ -110,13 +111,28 @@ def _note(inbound: InboundMessage, outcome: str, text: str) -> str:
 
 
 def _track(inbound: InboundMessage, message: Message | None, report) -> str:
+    # Only a signed VERP address proves which message a report is about; one found by its
+    # Message-ID (which every recipient knows) is recorded as a note and changes nothing.
+    verified = message is not None
     if message is None:
         message = tracking.message_for_report(report)
     if message is None:
         return _note(inbound, Outcome.UNMATCHED, "delivery report for no known message")
     inbound.message = message
-    applied = tracking.delivery_report_apply(message=message, report=report)
+    applied = tracking.delivery_report_apply(message=message, report=report,
+                                             verified=verified)
     return _note(inbound, Outcome.TRACKED, "; ".join(str(item) for item in applied))
+
+
+def _original_id(parsed: EmailMessage, raw: bytes) -> str:
+    message_id = " ".join(str(parsed.get("Message-ID", "")).split())
+    return (message_id or "sha256:" + hashlib.sha256(raw).hexdigest())[:300]
+
+
+def _already_forwarded(inbound: InboundMessage, account: SendingAccount) -> bool:
+    earlier = (InboundMessage.objects.filter(original_id=inbound.original_id)
+               .exclude(pk=inbound.pk).values_list("forwarded_accounts", flat=True))
+    return any(account.pk in accounts for accounts in earlier)
 
 
 def inbound_process(inbound: InboundMessage) -> None:
@@ -125,6 +141,8 @@ def inbound_process(inbound: InboundMessage) -> None:
     raw = bytes(inbound.raw)
     parsed = dsn.parse_message(raw)
     report = dsn.parse_delivery_report(raw, mail_from=inbound.mail_from)
+    inbound.original_id = _original_id(parsed, raw)
+    inbound.save(update_fields=["original_id"])
     notes = []
     forwarded: set[int] = set()
     for address in inbound.rcpt_tos:
@@ -151,11 +169,22 @@ def inbound_process(inbound: InboundMessage) -> None:
             continue
         if account.pk in forwarded:
             continue
+        if _already_forwarded(inbound, account):
+            forwarded.add(account.pk)
+            notes.append(_note(inbound, Outcome.FORWARDED,
+                               f"{address}: already forwarded (the sender retried)"))
+            continue
         reply = reply_forward(account=account, original=parsed, raw=raw,
                               mail_from=inbound.mail_from)
         forwarded.add(account.pk)
+        inbound.forwarded_accounts = sorted(forwarded)
         notes.append(_note(inbound, Outcome.FORWARDED,
                            f"{address}: forwarded to {account.forward_to} ({reply})"))
+        inbound.account = account
+        inbound.details = "\n".join(notes)
+        # Saved at once: if a later recipient fails (451) and the sender retries, this
+        # forward is not made again.
+        inbound.save(update_fields=["outcome", "details", "account", "forwarded_accounts"])
     inbound.details = "\n".join(notes)
     inbound.save(update_fields=["outcome", "details", "message", "account"])
 
@@ -282,8 +311,9 @@ class InboundHandler:
                                        rcpt_tos=list(envelope.rcpt_tos),
                                        raw=bytes(envelope.original_content or b""), peer=peer)
         except ForwardRefused as refused:
+            # The relay's text names the school's private address: it stays in the log.
             logger.warning("Inbound SMTP: forward refused: %s", refused)
-            return f"554 5.0.0 Forwarding failed: {refused}"[:500]
+            return "554 5.0.0 Forwarding failed"
         except Exception:  # noqa: BLE001 (stored; the sender retries)
             logger.exception("Inbound SMTP: processing failed, answered 451")
             return TRY_LATER

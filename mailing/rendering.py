@@ -83,7 +83,13 @@ def encoded_words(value: str) -> str:
     return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)
 
 
+# Names and subjects come from people: a line break in one would start a new header or the
+# body. Every control character becomes a space before anything reaches a header.
+_NO_CONTROL = {code: " " for code in (*range(32), 127)}
+
+
 def _header(name: str, value: str) -> bytes:
+    value = value.translate(_NO_CONTROL)
     if value.isascii() and len(value) < 900:
         return f"{name}: {value}".encode()
     return f"{name}: {encoded_words(value)}".encode()
@@ -92,6 +98,7 @@ def _header(name: str, value: str) -> bytes:
 def _address(name: str, email: str) -> str:
     if not name:
         return email
+    name = name.translate(_NO_CONTROL)
     if name.isascii():
         return formataddr((name, email))
     return f"{encoded_words(name)} <{email}>"

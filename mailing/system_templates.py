@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .templating import TemplateProblem, Vocabulary, compile_template, template_errors
@@ -48,6 +50,8 @@ class SystemMail:
     description: str
     variables: list = field(default_factory=list)
     lists: dict = field(default_factory=dict)
+    #: Variables the body must use: without them the mail is pointless (a link to open).
+    required: tuple = ()
 
     @functools.cached_property
     def vocabulary(self) -> Vocabulary:
@@ -61,19 +65,19 @@ class SystemMail:
 SYSTEM_MAILS: dict[str, SystemMail] = {mail.key: mail for mail in [
     SystemMail("signup_validation", _("Parent sign-up: validation link"),
                _("Sent when a parent creates an account; the account stays inactive until the "
-                 "link is confirmed."), [LINK, HOURS]),
+                 "link is confirmed."), [LINK, HOURS], required=("lien",)),
     SystemMail("signup_existing", _("Parent sign-up: address already registered"),
                _("Sent instead of a validation link when the address already has an account, "
                  "so that the sign-up page never tells who is registered."), [LINK]),
     SystemMail("password_reset", _("Password reset link"),
                _("Sent when someone asks to reset a password (nothing is sent for an unknown "
-                 "address)."), [LINK, HOURS]),
+                 "address)."), [LINK, HOURS], required=("lien",)),
     SystemMail("password_changed", _("Password changed"),
                _("Sent after a password was changed or reset."), []),
     SystemMail("email_change_confirm", _("E-mail change: confirmation link"),
                _("Sent to the new address when a user asks to change theirs; nothing changes "
                  "until the link is confirmed."),
-               [LINK, HOURS, ("nouvelle_adresse", _("The new address"))]),
+               [LINK, HOURS, ("nouvelle_adresse", _("The new address"))], required=("lien",)),
     SystemMail("email_change_taken", _("E-mail change: address already used"),
                _("Sent to the new address instead of a link when another account already uses "
                  "it (the requester is told nothing more)."), [LINK]),
@@ -136,8 +140,14 @@ def current_source(key: str, language: str) -> tuple[str, str, bool]:
 
 
 def source_errors(key: str, subject: str, body: str) -> list[str]:
-    vocabulary = SYSTEM_MAILS[key].vocabulary
-    return [*template_errors(subject, vocabulary), *template_errors(body, vocabulary)]
+    mail = SYSTEM_MAILS[key]
+    problems = [*template_errors(subject, mail.vocabulary),
+                *template_errors(body, mail.vocabulary)]
+    for name in mail.required:
+        if not re.search(r"\{\{\s*" + re.escape(name) + r"\s*(\|[^}]*)?\}\}", body):
+            problems.append(gettext("The text must contain “%(variable)s”: without it this "
+                                    "e-mail is of no use.") % {"variable": f"{{{{ {name} }}}}"})
+    return problems
 
 
 def render_sources(key: str, subject: str, body: str, context: dict) -> tuple[str, str]:

@@ -37,3 +37,19 @@ def sweep() -> None:
     system_ids = set(SendingAccount.objects.filter(is_system=True).values_list("pk", flat=True))
     for account_id in recover_expired():
         enqueue_account(account_id, is_system=account_id in system_ids)
+
+
+@shared_task(name="mailing.tasks.purge_inbound")
+def purge_inbound() -> int:
+    """Scheduled by beat: what the inbound server received (whole messages, personal data)
+    is kept INBOUND_RETENTION_DAYS for ops, then deleted; its effects stay recorded."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import InboundMessage
+
+    cutoff = timezone.now() - timedelta(days=settings.INBOUND_RETENTION_DAYS)
+    deleted, _ = InboundMessage.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

@@ -111,20 +111,31 @@ def _suppress(email: str, reason: str) -> bool:
 
 
 @transaction.atomic
-def delivery_report_apply(*, message: Message, report: DeliveryReport) -> list[Applied]:
-    """Apply a report to the recipients of `message` (see the module's rules)."""
+def delivery_report_apply(*, message: Message, report: DeliveryReport,
+                          verified: bool = True) -> list[Applied]:
+    """Apply a report to the recipients of `message` (see the module's rules).
+
+    ``verified=False`` (the report reached us without a signed VERP address, so anyone who
+    knows the Message-ID could have written it): the report is recorded on the recipient as a
+    note, but changes no status and suppresses no address."""
     now = timezone.now()
-    recipients = list(Recipient.objects.filter(message=message, status__in=LEFT))
+    # All the message's recipients, so that "a message to one person" means one person.
+    recipients = list(Recipient.objects.filter(message=message))
     applied = []
     for item in report.recipients:
         recipient = _recipient_for(recipients, item)
-        if recipient is None:
+        if recipient is None or recipient.status not in LEFT:
             applied.append(Applied(item.final_recipient, "no matching recipient", False))
             continue
         fields = {"delivery_action": item.action, "delivery_status": item.status,
                   "delivery_diagnostic": item.diagnostic, "delivery_reported_at": now}
         rows = Recipient.objects.filter(pk=recipient.pk)
         suppressed = False
+        if not verified:
+            changed = rows.update(**fields)
+            applied.append(Applied(recipient.email, f"{item.action} (unverified, noted)",
+                                   bool(changed)))
+            continue
         if item.action == "failed":
             changed = rows.filter(status__in=[S.SENT, S.UNCERTAIN, S.DELIVERED]).update(
                 status=S.BOUNCED, **fields)
@@ -141,8 +152,11 @@ def delivery_report_apply(*, message: Message, report: DeliveryReport) -> list[A
                 Q(delivery_action=item.action) & Q(delivery_status=item.status)
                 & Q(delivery_diagnostic=item.diagnostic)).update(**fields)
             rows.filter(status=S.UNCERTAIN).update(status=S.SENT)
-        # Any report proves that an uncertain message left: there is nothing to resend.
-        Message.objects.filter(pk=message.pk, status=S.UNCERTAIN).update(status=S.SENT)
+        # A verified report proves that an uncertain message left: there is nothing to
+        # resend, for any of its recipients (a BCC chunk).
+        if Message.objects.filter(pk=message.pk, status=S.UNCERTAIN).update(status=S.SENT):
+            Recipient.objects.filter(message=message, status=S.UNCERTAIN).update(
+                status=S.SENT)
         applied.append(Applied(recipient.email, item.action, bool(changed), suppressed))
     logger.info("Delivery report for message %s: %s", message.pk,
                 "; ".join(str(a) for a in applied))

@@ -72,8 +72,13 @@ def system_mail_edit(request, key, language):
                 "mail": mail.label})
             return redirect("mailing:system_mail_list")
     elif request.method == "GET":
-        preview = system_templates.render_sources(key, subject, body,
-                                                  system_templates.sample_context(key))
+        problems = system_templates.source_errors(key, subject, body)
+        if problems:  # a saved wording an upgrade made invalid: show why, let them fix it
+            form = SystemMailForm({"subject": subject, "body_text": body}, key=key)
+            form.is_valid()
+        else:
+            preview = system_templates.render_sources(key, subject, body,
+                                                      system_templates.sample_context(key))
     return render(request, "mailing/system_mail_form.html", {
         "mail": mail, "form": form, "language": dict(settings.LANGUAGES)[language],
         "language_code": language, "customised": customised, "preview": preview,

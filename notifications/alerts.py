@@ -27,6 +27,8 @@ from .models import Change, Event, Subscription
 
 logger = logging.getLogger(__name__)
 
+SUBSCRIBE = "notifications.subscribe_to_changes"
+
 #: What a subscriber's profile must allow to hear of each kind of change.
 EVENT_PERMISSIONS = {
     Event.STUDENT_CLASS_CHANGED: "school.view_student",
@@ -140,17 +142,27 @@ def _dispatch_batch(*, limit: int, older_than: timedelta | None) -> tuple[int, i
         ).values_list("pk", "level"))
         by_subscription: dict[Subscription, list[Change]] = defaultdict(list)
         told: set[tuple[int, int]] = set()  # (user, change): one alert per change per user
+        users = {}  # one instance per user, so that its permission cache serves every event
         for subscription in subscriptions:
-            user = subscription.user
-            allowed = user.has_perm(EVENT_PERMISSIONS[subscription.event])
+            user = users.setdefault(subscription.user_id, subscription.user)
+            # Checked now, not when subscribing: a profile may have changed since.
+            allowed = (user.has_perm(SUBSCRIBE)
+                       and user.has_perm(EVENT_PERMISSIONS[subscription.event]))
             for change in changes:
                 if (change.event == subscription.event and allowed
                         and (user.pk, change.pk) not in told
                         and _matches(subscription, change, levels)):
                     told.add((user.pk, change.pk))
                     by_subscription[subscription].append(change)
+        sent = 0
         for subscription, matched in by_subscription.items():
-            _send_alert(subscription, matched)
+            try:
+                with transaction.atomic():  # one subscription's failure spoils no other's
+                    _send_alert(subscription, matched)
+                sent += 1
+            except Exception:
+                logger.exception("Change alert for subscription %s could not be queued; "
+                                 "its changes are not retried.", subscription.pk)
         Change.objects.filter(pk__in=[change.pk for change in changes]).update(
             dispatched_at=timezone.now())
-    return len(changes), len(by_subscription)
+    return len(changes), sent

@@ -19,7 +19,7 @@ Student created             STUDENT_CREATED
 EnrolmentRequest created    ENROLMENT_REQUESTED (a parent asked, from the portal)
 Guardian.phone/email/       GUARDIAN_CONTACT_CHANGED (one Change per field)
 address
-User.is_active False→True   PARENT_REGISTERED (a parent confirmed their sign-up)
+User.is_active False→True   PARENT_REGISTERED (a parent confirmed their sign-up: never logged in)
 for a parent's account
 =========================  ====================================================
 
@@ -198,6 +198,8 @@ def _user_post_save(sender, instance, created, raw, **kwargs):
 
     old = getattr(instance, _OLD, None)
     if raw or created or not instance.is_active or not old or old.get("is_active", True):
+        return
+    if instance.last_login is not None:  # reactivated by an administrator: not news
         return
     guardian = Guardian.objects.filter(user=instance).first()
     if guardian is None:

@@ -16,3 +16,17 @@ def sweep_changes() -> int:
     from .alerts import dispatch_changes as dispatch
 
     return dispatch(older_than=timedelta(minutes=1))
+
+
+@shared_task(name="notifications.tasks.purge_changes")
+def purge_changes() -> int:
+    """Scheduled by beat: recorded changes hold personal data (old and new phone numbers,
+    addresses); once alerted, they are kept CHANGE_RETENTION_DAYS, then deleted."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import Change
+
+    cutoff = timezone.now() - timedelta(days=settings.CHANGE_RETENTION_DAYS)
+    deleted, _ = Change.objects.filter(dispatched_at__lt=cutoff).delete()
+    return deleted

@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from eduka.validators import add_single_line
+
 from .models import EnrolmentRequest, Guardian, School, SchoolClass, Student
 
 
@@ -41,6 +43,7 @@ class StudentForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["school_class"].empty_label = _("(no class)")
+        add_single_line(self, "first_name", "last_name")
 
 
 class PhoneMixin:
@@ -56,6 +59,10 @@ class PhoneMixin:
 
 
 class GuardianForm(PhoneMixin, forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        add_single_line(self, "first_name", "last_name")
+
     class Meta:
         model = Guardian
         fields = ["civility", "first_name", "last_name", "email", "phone", "address"]
@@ -96,6 +103,7 @@ class EnrolmentRequestForm(forms.ModelForm):
     def __init__(self, *args, guardian: Guardian, **kwargs):
         self.guardian = guardian
         super().__init__(*args, **kwargs)
+        add_single_line(self, "first_name", "last_name")
         self.fields["requested_class"].empty_label = _("(no preference)")
 
     def clean_birth_date(self):

@@ -251,6 +251,17 @@ MAILING_MAX_LIFETIME = env.int("MAILING_MAX_LIFETIME", default=48 * 3600)
 MAILING_SWEEP_SECONDS = env.int("MAILING_SWEEP_SECONDS", default=30)
 # Data-change alerts: changes made within this delay travel in one digest.
 CHANGE_ALERT_DELAY_SECONDS = env.float("CHANGE_ALERT_DELAY_SECONDS", default=5.0)
+# Personal data kept no longer than needed (GDPR): alerted changes, received messages.
+CHANGE_RETENTION_DAYS = env.int("CHANGE_RETENTION_DAYS", default=90)
+INBOUND_RETENTION_DAYS = env.int("INBOUND_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["purge-personal-data"] = {
+    "task": "notifications.tasks.purge_changes",
+    "schedule": 24 * 3600,
+}
+CELERY_BEAT_SCHEDULE["purge-inbound"] = {
+    "task": "mailing.tasks.purge_inbound",
+    "schedule": 24 * 3600,
+}
 CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
     "task": "notifications.tasks.sweep_changes",
     "schedule": 60,

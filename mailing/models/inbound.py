@@ -30,6 +30,11 @@ class InboundMessage(models.Model):
                                 related_name="inbound_reports")
     account = models.ForeignKey(SendingAccount, on_delete=models.SET_NULL, null=True,
                                 blank=True, related_name="+")
+    # The received message's Message-ID (or a digest of its bytes) and the accounts it was
+    # forwarded for, saved after each forward: a sender retrying after a 451 must not make
+    # the school receive a reply twice.
+    original_id = models.CharField(max_length=300, blank=True, db_index=True)
+    forwarded_accounts = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]

@@ -99,3 +99,12 @@ def test_it_rejects_bad_input_and_robots(client, overrides, field):
     errors = response.context["form"].errors
     assert (field in errors) if field else errors
     assert not User.objects.filter(email="nadia@example.org").exists()
+
+
+def test_names_with_line_breaks_are_refused(client):
+    from accounts.forms import ParentSignupForm
+
+    form = ParentSignupForm(data={"first_name": "Jean\r\nBcc: x@example.org",
+                                  "last_name": "Roux"})
+    form.is_valid()
+    assert "first_name" in form.errors

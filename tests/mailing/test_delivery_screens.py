@@ -143,3 +143,41 @@ def test_operators_read_what_the_inbound_server_received(client, db):
     assert listing.status_code == 200 and "unmatched" in listing.content.decode()
     detail = client.get(reverse("admin:mailing_inboundmessage_change", args=[inbound.pk]))
     assert "Subject: Undelivered" in detail.content.decode()
+
+
+def _uncertain_bcc_chunk(sink, secretary, addresses):
+    account = make_account(sink)
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.BCC, subject="x", body="y",
+                           audience={"addresses": addresses})
+    mailing_submit(mailing=mailing)
+    send_account_work(account.pk)
+    message = Message.objects.get(mailing=mailing)
+    Message.objects.filter(pk=message.pk).update(status=S.UNCERTAIN)
+    Recipient.objects.filter(message=message).update(status=S.UNCERTAIN)
+    return message
+
+
+def test_a_report_on_one_recipient_of_an_uncertain_chunk_settles_the_whole_chunk(
+        sink, secretary, school):
+    message = _uncertain_bcc_chunk(sink, secretary, ["a@example.org", "b@example.org",
+                                                     "c@example.org"])
+    bounce = RecipientReport("b@example.org", "failed", "5.1.1", "550 5.1.1 no such user")
+    delivery_report_apply(message=message, report=DeliveryReport(recipients=[bounce]))
+    statuses = dict(Recipient.objects.filter(message=message).values_list("email", "status"))
+    # It left: nobody in the chunk is uncertain any more, so no resend is offered.
+    assert statuses == {"a@example.org": S.SENT, "b@example.org": S.BOUNCED,
+                        "c@example.org": S.SENT}
+
+
+def test_a_report_without_the_signed_address_is_only_a_note(sink, secretary, school):
+    from mailing.models import SuppressedAddress
+
+    message = _uncertain_bcc_chunk(sink, secretary, ["a@example.org", "b@example.org"])
+    Message.objects.filter(pk=message.pk).update(status=S.SENT)
+    Recipient.objects.filter(message=message).update(status=S.SENT)
+    forged = RecipientReport("b@example.org", "failed", "5.1.1", "550 5.1.1 no such user")
+    delivery_report_apply(message=message, report=DeliveryReport(recipients=[forged]),
+                          verified=False)
+    b = Recipient.objects.get(message=message, email="b@example.org")
+    assert (b.status, b.delivery_status) == (S.SENT, "5.1.1")
+    assert not SuppressedAddress.objects.exists()

@@ -251,16 +251,29 @@ def test_its_own_forward_coming_back_is_not_forwarded_again(inbound, account, re
     assert relay.received == []
 
 
-def test_a_bounce_sent_to_the_account_address_is_applied_by_message_id(
+def test_a_bounce_sent_to_the_account_address_is_only_noted(
         inbound, account, relay, secretary, school):
+    """Found by its Message-ID, which every recipient knows, a report could be forged: it is
+    recorded for people to read, but bounces and suppresses nobody."""
     mailing = _send_mailing(account, secretary, ["gone@example.org"])
     recipient = _recipient(mailing, "gone@example.org")
     relay.clear()
     raw, _ = _report("gmail_failed", recipient.message, "gone@example.org")
     _deliver(inbound, raw, [f"inscriptions@{DOMAIN}"])
     recipient.refresh_from_db()
-    assert recipient.status == S.BOUNCED
+    assert recipient.status == S.SENT and recipient.delivery_action == "failed"
+    assert not SuppressedAddress.objects.exists()
     assert relay.received == []  # and never forwarded
+
+
+def test_a_reply_retried_by_its_sender_is_forwarded_once(inbound, account, relay):
+    """The sender retries the whole transaction after a 451 (here: as if the first answer
+    had been lost): the school must not receive the reply twice."""
+    _deliver(inbound, _reply(), [f"inscriptions@{DOMAIN}"], mail_from="nadia@example.org")
+    _deliver(inbound, _reply(), [f"inscriptions@{DOMAIN}"], mail_from="nadia@example.org")
+    assert len(relay.received) == 1
+    assert InboundMessage.objects.count() == 2
+    assert "already forwarded" in InboundMessage.objects.order_by("pk").last().details
 
 
 def test_it_answers_451_and_keeps_the_message_when_processing_fails(inbound, account,

@@ -92,3 +92,25 @@ def test_it_encodes_non_ascii_headers_readably(secretary):
     assert parsed["To"].addresses[0].display_name == "Zoé Ünal"
     assert parsed["From"].addresses[0].display_name == "Collège Éléa"
     assert parsed.get_body(("plain",)).get_content().strip() == "Texte é"
+
+
+@pytest.mark.parametrize("name", ["Jean\r\nBcc: victim@example.org", "Jean\n\nCliquez ici",
+                                  "Zoé\r\nBcc: victim@example.org", "Jean\x00\x0bX"])
+def test_a_line_break_in_a_name_cannot_add_a_header_or_a_body(name):
+    from email import message_from_bytes, policy
+
+    account = SendingAccount.objects.create(name="Ext", kind="external",
+                                            from_email="ecole@example.org", sender_name="École")
+    mailing = Mailing.objects.create(account=account, mode=Mailing.Mode.PER_GUARDIAN,
+                                     subject="S", body_text="Texte", is_automated=True)
+    message = Message(pk=8, mailing=mailing, account=account, message_id="<n@x.org>")
+    payload = MailingRenderer(mailing).build(message, [Recipient(email="zoe@example.org",
+                                                                 name=name)])
+    head, _blank, _body = payload.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert all(b"\n" not in line and b"\r" not in line for line in lines)
+    assert not any(line.startswith((b"Bcc", b"Cliquez")) for line in lines)
+    parsed = message_from_bytes(payload, policy=policy.default)
+    assert parsed["Bcc"] is None
+    assert [str(a.addr_spec) for a in parsed["To"].addresses] == ["zoe@example.org"]
+    assert parsed.get_body(("plain",)).get_content().strip() == "Texte"

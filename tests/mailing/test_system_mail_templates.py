@@ -104,6 +104,7 @@ def test_a_version_broken_by_an_upgrade_falls_back_to_the_default(admin_user):
 
 @pytest.mark.parametrize("headers", [
     {"List-Unsubscribe": "<https://x.example/u>\r\nBcc: victim@example.org"},
+    {"List-Unsubscribe": "<https://x.example/u>\n"},
     {"X-Anything": "value"},
 ])
 def test_automated_mail_refuses_unexpected_or_injected_headers(headers):
@@ -112,3 +113,30 @@ def test_automated_mail_refuses_unexpected_or_injected_headers(headers):
     with pytest.raises(ValueError):
         system_mail_send(to_email="a@example.org", subject="s", text="t", headers=headers)
     assert not Mailing.objects.exists()
+
+
+def test_a_link_mail_cannot_be_saved_without_its_link(admin_client):
+    url = reverse("mailing:system_mail_edit", args=["password_reset", "fr"])
+    response = admin_client.post(url, {"subject": "Mot de passe",
+                                       "body_text": "Bonjour, contactez-nous.", "save": "1"})
+    assert "{{ lien }}" in " ".join(response.context["form"].non_field_errors())
+    assert not SystemMailTemplate.objects.exists()
+    ok = admin_client.post(url, {"subject": "Mot de passe",
+                                 "body_text": "Ouvrez {{ lien|default:'' }}", "save": "1"})
+    assert ok.status_code == 302
+
+
+def test_the_edit_page_shows_why_a_saved_wording_broke_instead_of_failing(admin_client):
+    SystemMailTemplate.objects.create(key="password_changed", language="fr",
+                                      subject="{{ retired.variable }}", body_text="x")
+    response = admin_client.get(reverse("mailing:system_mail_edit",
+                                        args=["password_changed", "fr"]))
+    assert response.status_code == 200
+    assert "{{ retired.variable }}" in " ".join(response.context["form"].non_field_errors())
+
+
+def test_a_subject_too_long_for_the_database_is_shortened_not_lost(admin_client):
+    from mailing.automated import system_mail_send
+
+    mailing = system_mail_send(to_email="a@example.org", subject="x" * 400, text="t")
+    assert len(mailing.subject) == 250 and mailing.subject.endswith("…")

@@ -337,3 +337,55 @@ def test_the_parent_portal_alerts_admissions_of_a_phone_change_and_an_enrolment_
     assert f"par {parent_user.get_full_name()}" in phone.body_text
     assert "Sami Haddad" in enrolment.subject and "Lina" not in enrolment.body_text
     assert "/school/enrolments/" in enrolment.body_text
+
+
+def test_a_bulk_move_schedules_one_dispatch(secretary_client,
+                                            django_capture_on_commit_callbacks):
+    from notifications.changes import muted
+
+    with muted():
+        cm1, cm2 = make_class(), make_class()
+        students = [make_student(cm1) for _ in range(30)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        secretary_client.post(reverse("school:class_move_students", args=[cm1.pk]),
+                              {"students": [s.pk for s in students], "target": cm2.pk})
+    assert [c for c in callbacks if c is alerts._dispatch_later] == [alerts._dispatch_later]
+
+
+def test_a_rolled_back_change_schedules_nothing(django_capture_on_commit_callbacks):
+    from notifications.changes import muted
+
+    with muted():
+        cm1, cm2 = make_class(), make_class()
+        student = make_student(cm1)
+    with (django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError),
+          transaction.atomic()):
+        student.school_class = cm2
+        student.save()
+        raise RuntimeError
+    assert callbacks == []
+
+
+def test_a_subscriber_whose_profile_no_longer_allows_alerts_gets_none(principal):
+    principal.profile = Profile.objects.get(code=Profile.TEACHER)  # still sees students
+    principal.save()
+    _subscribe(principal)
+    cm1, cm2 = make_class(), make_class()
+    student = make_student(cm1)
+    student.school_class = cm2
+    student.save()
+    alerts.dispatch_changes()
+    assert _alerts_to(principal) == []
+
+
+def test_reactivating_a_parent_is_not_a_registration(principal):
+    from django.utils import timezone
+
+    _subscribe(principal, event=Event.PARENT_REGISTERED)
+    parent = make_user(Profile.PARENT, email="p@example.org", last_login=timezone.now())
+    make_guardian(user=parent)
+    parent.is_active = False
+    parent.save()
+    parent.is_active = True
+    parent.save()
+    assert not Change.objects.filter(event=Event.PARENT_REGISTERED).exists()
