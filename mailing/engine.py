@@ -165,6 +165,23 @@ _RECIPIENTS_SENT = (
     f"UPDATE {_RECIPIENT} SET status = %s, smtp_code = %s, smtp_text = %s, updated_at = %s "  # noqa: S608, E501
     f"WHERE message_id = %s AND status = %s"
 )
+# _MESSAGE_SENT for one message and _MARK_IN_FLIGHT for the next, in one statement: the
+# WHERE takes the sent message, and the next one only on _MARK_IN_FLIGHT's conditions; each
+# CASE gives a column the value it gets on the sent row (first) or on the next one (ELSE).
+_MESSAGE_SENT_NEXT_IN_FLIGHT = (
+    f"UPDATE {_MESSAGE} SET "  # noqa: S608
+    f"status = CASE WHEN id = %s THEN %s ELSE status END, "
+    f"sent_at = CASE WHEN id = %s THEN %s ELSE sent_at END, "
+    f"in_flight_at = CASE WHEN id = %s THEN NULL ELSE %s END, "
+    f"lease_owner = CASE WHEN id = %s THEN '' ELSE lease_owner END, "
+    f"lease_expires_at = CASE WHEN id = %s THEN NULL ELSE %s END, "
+    f"attempts = CASE WHEN id = %s THEN attempts + 1 ELSE attempts END, "
+    f"smtp_code = CASE WHEN id = %s THEN %s ELSE smtp_code END, "
+    f"smtp_text = CASE WHEN id = %s THEN %s ELSE smtp_text END "
+    f"WHERE id = %s OR (id = %s AND lease_owner = %s AND status = %s AND EXISTS (SELECT 1 "
+    f"FROM {_MAILING} WHERE {_MAILING}.id = {_MESSAGE}.mailing_id "
+    f"AND {_MAILING}.status IN (%s, %s)))"
+)
 
 
 def _execute_mark_in_flight(cursor, message_pk: int, owner: str) -> int:
@@ -193,13 +210,19 @@ def _record_sent(message: Message, result, now, *, start_next: int | None = None
     code, _, text = result.reply.partition(" ")
     smtp_code = int(code) if code.isdigit() else None
     if result.accepted and not result.refused:
+        done = message.pk
         with transaction.atomic(), db_connection.cursor() as cursor:
-            cursor.execute(_MESSAGE_SENT, [S.SENT, _db_time(now), smtp_code, text, message.pk])
-            cursor.execute(_RECIPIENTS_SENT, [S.SENT, smtp_code, text, _db_time(now),
-                                              message.pk, S.SENDING])
-            if start_next is not None:
-                return _execute_mark_in_flight(cursor, start_next, owner) == 1
-        return False
+            if start_next is None:
+                cursor.execute(_MESSAGE_SENT, [S.SENT, _db_time(now), smtp_code, text, done])
+            else:
+                cursor.execute(_MESSAGE_SENT_NEXT_IN_FLIGHT, [
+                    done, S.SENT, done, _db_time(now), done, _db_time(_now()), done,
+                    done, _db_time(_lease_until()), done, done, smtp_code, done, text,
+                    done, start_next, owner, S.SENDING, *ACTIVE_MAILING])
+                started = cursor.rowcount == 2
+            cursor.execute(_RECIPIENTS_SENT, [S.SENT, smtp_code, text, _db_time(now), done,
+                                              S.SENDING])
+        return start_next is not None and started
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(
             status=S.SENT if result.accepted else S.FAILED, sent_at=now, in_flight_at=None,
