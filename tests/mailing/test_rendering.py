@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailing.models import Mailing, Message, Recipient, SendingAccount
-from mailing.rendering import MailingRenderer, verp_address
+from mailing.rendering import MailingRenderer, encoded_words, verp_address
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +92,14 @@ def test_it_encodes_non_ascii_headers_readably(secretary):
     assert parsed["To"].addresses[0].display_name == "Zoé Ünal"
     assert parsed["From"].addresses[0].display_name == "Collège Éléa"
     assert parsed.get_body(("plain",)).get_content().strip() == "Texte é"
+
+
+@pytest.mark.parametrize("value", ["", "a" * 45, "a" * 44 + "é", "é" * 23, "😀" * 12 + "x",
+                                   "Réunion très importante — 😀 " * 5])
+def test_encoded_words_are_short_and_never_split_a_character(value):
+    words = encoded_words(value).split("\r\n ")
+    chunks = [base64.b64decode(word.removeprefix("=?utf-8?b?").removesuffix("?="))
+              for word in words]
+    assert all(len(word) <= 75 for word in words)
+    # Each word decodes on its own (a split character would raise here).
+    assert "".join(chunk.decode("utf-8") for chunk in chunks) == value
