@@ -11,6 +11,7 @@ Work is leased in the database, never held only in the broker:
   one that was in flight UNCERTAIN: it may or may not have left, so a person decides.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -96,6 +97,13 @@ _DUE = (
     f"AND {_MAILING}.status IN (%s, %s)) ORDER BY priority, id LIMIT %s"
 )
 
+_CLAIM_MESSAGES = (f"UPDATE {_MESSAGE} SET status = %s, lease_owner = %s, "  # noqa: S608
+                   f"lease_expires_at = %s WHERE id IN ({{ids}})")
+_CLAIM_RECIPIENTS = (f"UPDATE {_RECIPIENT} SET status = %s "  # noqa: S608
+                     f"WHERE message_id IN ({{ids}}) AND status IN ({_DUE_LITERALS})")
+_CLAIM_MAILINGS = (f"UPDATE {_MAILING} SET status = %s WHERE status = %s AND id IN "  # noqa: S608
+                   f"(SELECT mailing_id FROM {_MESSAGE} WHERE id IN ({{ids}}))")
+
 
 class Envelope(NamedTuple):
     """A recipient of a claimed message that is still to be sent to."""
@@ -113,6 +121,9 @@ def claim(account: SendingAccount, owner: str, size: int) -> list[Message]:
 
     Each returned message carries `envelope`: its recipients still to send to, read for the
     whole batch in one query, as plain tuples (no model per recipient, no prefetching)."""
+    # In SQL too: on SQLite this transaction holds the database's only write lock, which the
+    # other connections of the account wait for; building these statements through the ORM
+    # made it several times longer.
     with transaction.atomic(), db_connection.cursor() as cursor:
         sql = _DUE
         if db_connection.features.has_select_for_update_skip_locked:
@@ -121,12 +132,12 @@ def claim(account: SendingAccount, owner: str, size: int) -> list[Message]:
         ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             return []
-        Message.objects.filter(pk__in=ids).update(status=S.SENDING, lease_owner=owner,
-                                                  lease_expires_at=_lease_until())
-        Recipient.objects.filter(message_id__in=ids, status__in=DUE_STATUSES).update(
-            status=S.SENDING)
-        Mailing.objects.filter(messages__pk__in=ids, status=Mailing.Status.QUEUED).update(
-            status=Mailing.Status.SENDING)
+        in_ids = ", ".join(["%s"] * len(ids))
+        cursor.execute(_CLAIM_MESSAGES.format(ids=in_ids),
+                       [S.SENDING, owner, _db_time(_lease_until()), *ids])
+        cursor.execute(_CLAIM_RECIPIENTS.format(ids=in_ids), [S.SENDING, *ids])
+        cursor.execute(_CLAIM_MAILINGS.format(ids=in_ids),
+                       [Mailing.Status.SENDING, Mailing.Status.QUEUED, *ids])
     messages = list(Message.objects.filter(pk__in=ids, lease_owner=owner)
                     .order_by("priority", "pk"))
     envelopes: dict[int, list[Envelope]] = {message.pk: [] for message in messages}
@@ -312,6 +323,7 @@ def send_account_work(account_id: int, *, owner: str | None = None,
             if not batch:
                 return False
             started_pk = None  # marked in flight by the previous message's result
+            prepared: dict[int, bytes] = {}  # built while the server queued the previous one
             for index, message in enumerate(batch):
                 if message.pk != started_pk:
                     if time.monotonic() > deadline:
@@ -352,10 +364,15 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                 renderer = renderers.get(message.mailing_id)
                 if renderer is None:
                     renderer = renderers[message.mailing_id] = MailingRenderer(message.mailing)
-                payload = renderer.build(message, message.envelope)
+                payload = prepared.pop(message.pk, None) or renderer.build(message,
+                                                                           message.envelope)
+                following = batch[index + 1] if index + 1 < len(batch) else None
                 try:
-                    result = connection.send(payload, envelope_sender(account, message.pk),
-                                             [r.email for r in message.envelope])
+                    result = connection.send(
+                        payload, envelope_sender(account, message.pk),
+                        [r.email for r in message.envelope],
+                        while_waiting=None if delay else _preparer(following, renderers,
+                                                                   prepared))
                 except SMTPFailure as failure:
                     connection.close()
                     connection = None
@@ -375,7 +392,6 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                 # Without a delay the next message starts at once: mark it in flight in the
                 # result's transaction. With a delay it is marked after the wait, just before
                 # its DATA, so that a worker killed while waiting leaves nothing uncertain.
-                following = batch[index + 1] if index + 1 < len(batch) else None
                 start_next = (following.pk if following is not None and not delay
                               and time.monotonic() <= deadline else None)
                 started_pk = start_next if _record_sent(
@@ -388,6 +404,23 @@ def send_account_work(account_id: int, *, owner: str | None = None,
         release(owner)
         slot_release(slot, owner)
         refresh_mailing_status(touched)
+
+
+def _preparer(following: Message | None, renderers: dict[int, MailingRenderer],
+              prepared: dict[int, bytes]):
+    """What to do while the server queues a message: build the next one, so that its
+    rendering takes none of the connection's time. Only with its mailing's renderer at hand
+    (nothing read from storage then); an error is left to happen again, and be raised, when
+    the message is built in its turn."""
+    if following is None or following.mailing_id not in renderers:
+        return None
+    renderer = renderers[following.mailing_id]
+
+    def prepare() -> None:
+        with contextlib.suppress(Exception):
+            prepared[following.pk] = renderer.build(following, following.envelope)
+
+    return prepare
 
 
 def _record_release_in_flight(message: Message) -> None:
