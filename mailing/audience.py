@@ -7,7 +7,7 @@ who is left out and why) and done again, identically, when the mailing is submit
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
@@ -15,6 +15,22 @@ from accounts.models import User
 from school.models import Guardian, School, Student
 
 from .models import Mailing, SuppressedAddress
+
+
+class _EmailValidator(EmailValidator):
+    """Django's e-mail validation, remembering the domains it has already judged: a school's
+    thousands of typed addresses share a few dozen domains, and the domain's pattern costs
+    most of the check (see the benchmark's submission of 20,000 recipients)."""
+
+    def __init__(self):
+        super().__init__()
+        self._domains: dict[str, bool] = {}
+
+    def validate_domain_part(self, domain_part):
+        valid = self._domains.get(domain_part)
+        if valid is None:
+            valid = self._domains[domain_part] = super().validate_domain_part(domain_part)
+        return valid
 
 
 @dataclass
@@ -188,6 +204,7 @@ def resolve(audience: Audience, mode: str, *, school: School | None = None) -> P
                                                             "civilite": "", "email": user.email},
                                     "ecole": ecole, "destinataire": {"email": user.email},
                                     "enfants": []}))
+    validate_email = _EmailValidator()
     for address in audience.addresses:
         address = address.strip()
         if not address:

@@ -11,12 +11,14 @@ Work is leased in the database, never held only in the broker:
   one that was in flight UNCERTAIN: it may or may not have left, so a person decides.
 """
 
+import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -78,30 +80,74 @@ def slot_release(slot: AccountSlot, owner: str) -> None:
 
 # --- claims ----------------------------------------------------------------------------------
 
-def _due(account: SendingAccount):
-    now = _now()
-    return (Message.objects.filter(account=account, status__in=DUE_STATUSES,
-                                   mailing__status__in=ACTIVE_MAILING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("priority", "pk"))
+# The statements made for every message, and the claim's search, are written in SQL: building
+# them through the ORM costs more than the SMTP transaction itself (see the benchmark in the
+# README). Table names come from the models; every value is a query parameter, except the due
+# statuses, written as literals (constants of the model) so that the planner can walk the
+# partial index `mailing_message_due` in order: SQLite cannot match a bound parameter against
+# an index's condition.
+_MESSAGE = Message._meta.db_table
+_RECIPIENT = Recipient._meta.db_table
+_MAILING = Mailing._meta.db_table
+_DUE_LITERALS = ", ".join(f"'{status}'" for status in DUE_STATUSES)
+_DUE = (
+    f"SELECT id FROM {_MESSAGE} WHERE account_id = %s AND status IN ({_DUE_LITERALS}) "  # noqa: S608, E501
+    f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
+    f"AND EXISTS (SELECT 1 FROM {_MAILING} WHERE {_MAILING}.id = {_MESSAGE}.mailing_id "
+    f"AND {_MAILING}.status IN (%s, %s)) ORDER BY priority, id LIMIT %s"
+)
+
+_CLAIM_MESSAGES = (f"UPDATE {_MESSAGE} SET status = %s, lease_owner = %s, "  # noqa: S608
+                   f"lease_expires_at = %s WHERE id IN ({{ids}})")
+_CLAIM_RECIPIENTS = (f"UPDATE {_RECIPIENT} SET status = %s "  # noqa: S608
+                     f"WHERE message_id IN ({{ids}}) AND status IN ({_DUE_LITERALS})")
+_CLAIM_MAILINGS = (f"UPDATE {_MAILING} SET status = %s WHERE status = %s AND id IN "  # noqa: S608
+                   f"(SELECT mailing_id FROM {_MESSAGE} WHERE id IN ({{ids}}))")
+
+
+class Envelope(NamedTuple):
+    """A recipient of a claimed message that is still to be sent to."""
+
+    email: str
+    name: str
+
+
+def _db_time(value):
+    return db_connection.ops.adapt_datetimefield_value(value)
 
 
 def claim(account: SendingAccount, owner: str, size: int) -> list[Message]:
-    with transaction.atomic():
-        due = _due(account)
+    """Lease up to `size` due messages of the account to this worker, in sending order.
+
+    Each returned message carries `envelope`: its recipients still to send to, read for the
+    whole batch in one query, as plain tuples (no model per recipient, no prefetching)."""
+    # In SQL too: on SQLite this transaction holds the database's only write lock, which the
+    # other connections of the account wait for; building these statements through the ORM
+    # made it several times longer.
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        sql = _DUE
         if db_connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        ids = list(due.values_list("pk", flat=True)[:size])
+            sql += " FOR UPDATE SKIP LOCKED"
+        cursor.execute(sql, [account.pk, _db_time(_now()), *ACTIVE_MAILING, size])
+        ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             return []
-        Message.objects.filter(pk__in=ids).update(status=S.SENDING, lease_owner=owner,
-                                                  lease_expires_at=_lease_until())
-        Recipient.objects.filter(message_id__in=ids, status__in=DUE_STATUSES).update(
-            status=S.SENDING)
-        Mailing.objects.filter(messages__pk__in=ids, status=Mailing.Status.QUEUED).update(
-            status=Mailing.Status.SENDING)
-    return list(Message.objects.filter(pk__in=ids, lease_owner=owner).order_by("priority", "pk")
-                .prefetch_related("recipients"))
+        in_ids = ", ".join(["%s"] * len(ids))
+        cursor.execute(_CLAIM_MESSAGES.format(ids=in_ids),
+                       [S.SENDING, owner, _db_time(_lease_until()), *ids])
+        cursor.execute(_CLAIM_RECIPIENTS.format(ids=in_ids), [S.SENDING, *ids])
+        cursor.execute(_CLAIM_MAILINGS.format(ids=in_ids),
+                       [Mailing.Status.SENDING, Mailing.Status.QUEUED, *ids])
+    messages = list(Message.objects.filter(pk__in=ids, lease_owner=owner)
+                    .order_by("priority", "pk"))
+    envelopes: dict[int, list[Envelope]] = {message.pk: [] for message in messages}
+    for message_pk, email, name in (Recipient.objects.filter(message_id__in=ids,
+                                                             status=S.SENDING)
+                                    .order_by("pk").values_list("message_id", "email", "name")):
+        envelopes[message_pk].append(Envelope(email, name))
+    for message in messages:
+        message.envelope = envelopes[message.pk]
+    return messages
 
 
 def release(owner: str) -> None:
@@ -116,16 +162,10 @@ def release(owner: str) -> None:
 
 # --- results ---------------------------------------------------------------------------------
 
-# The two statements every message makes are written in SQL: building them through the ORM
-# costs more than the SMTP transaction itself (see the benchmark in the README).
-_MESSAGE = Message._meta.db_table
-_RECIPIENT = Recipient._meta.db_table
-_MAILING = Mailing._meta.db_table
-# Table names come from the models; every value is a query parameter.
 _MARK_IN_FLIGHT = (
     f"UPDATE {_MESSAGE} SET in_flight_at = %s, lease_expires_at = %s "  # noqa: S608
-    f"WHERE id = %s AND lease_owner = %s AND status = %s AND mailing_id IN "
-    f"(SELECT id FROM {_MAILING} WHERE status IN (%s, %s))"
+    f"WHERE id = %s AND lease_owner = %s AND status = %s AND EXISTS (SELECT 1 FROM "
+    f"{_MAILING} WHERE {_MAILING}.id = {_MESSAGE}.mailing_id AND {_MAILING}.status IN (%s, %s))"
 )
 _MESSAGE_SENT = (
     f"UPDATE {_MESSAGE} SET status = %s, sent_at = %s, in_flight_at = NULL, lease_owner = '', "  # noqa: S608, E501
@@ -136,30 +176,64 @@ _RECIPIENTS_SENT = (
     f"UPDATE {_RECIPIENT} SET status = %s, smtp_code = %s, smtp_text = %s, updated_at = %s "  # noqa: S608, E501
     f"WHERE message_id = %s AND status = %s"
 )
+# _MESSAGE_SENT for one message and _MARK_IN_FLIGHT for the next, in one statement: the
+# WHERE takes the sent message, and the next one only on _MARK_IN_FLIGHT's conditions; each
+# CASE gives a column the value it gets on the sent row (first) or on the next one (ELSE).
+_MESSAGE_SENT_NEXT_IN_FLIGHT = (
+    f"UPDATE {_MESSAGE} SET "  # noqa: S608
+    f"status = CASE WHEN id = %s THEN %s ELSE status END, "
+    f"sent_at = CASE WHEN id = %s THEN %s ELSE sent_at END, "
+    f"in_flight_at = CASE WHEN id = %s THEN NULL ELSE %s END, "
+    f"lease_owner = CASE WHEN id = %s THEN '' ELSE lease_owner END, "
+    f"lease_expires_at = CASE WHEN id = %s THEN NULL ELSE %s END, "
+    f"attempts = CASE WHEN id = %s THEN attempts + 1 ELSE attempts END, "
+    f"smtp_code = CASE WHEN id = %s THEN %s ELSE smtp_code END, "
+    f"smtp_text = CASE WHEN id = %s THEN %s ELSE smtp_text END "
+    f"WHERE id = %s OR (id = %s AND lease_owner = %s AND status = %s AND EXISTS (SELECT 1 "
+    f"FROM {_MAILING} WHERE {_MAILING}.id = {_MESSAGE}.mailing_id "
+    f"AND {_MAILING}.status IN (%s, %s)))"
+)
 
 
-def _db_time(value):
-    return db_connection.ops.adapt_datetimefield_value(value)
+def _execute_mark_in_flight(cursor, message_pk: int, owner: str) -> int:
+    cursor.execute(_MARK_IN_FLIGHT, [_db_time(_now()), _db_time(_lease_until()), message_pk,
+                                     owner, S.SENDING, *ACTIVE_MAILING])
+    return cursor.rowcount
 
 
 def _mark_in_flight(message_pk: int, owner: str) -> int:
     """Just before DATA: only if this worker still holds the message and its mailing still
     runs (it may have been paused or cancelled meanwhile)."""
     with db_connection.cursor() as cursor:
-        cursor.execute(_MARK_IN_FLIGHT, [_db_time(_now()), _db_time(_lease_until()), message_pk,
-                                         owner, S.SENDING, *ACTIVE_MAILING])
-        return cursor.rowcount
+        return _execute_mark_in_flight(cursor, message_pk, owner)
 
 
-def _record_sent(message: Message, result, now) -> None:
+def _record_sent(message: Message, result, now, *, start_next: int | None = None,
+                 owner: str = "") -> bool:
+    """Commit the result of one SMTP transaction.
+
+    With `start_next` (a message of this worker's batch), that message is marked in flight in
+    the same transaction: one commit per message instead of two, and on this connection the
+    in-flight mark still passes from one message to the next without a moment where two are
+    set. Returns whether `start_next` was marked (False when the lease was lost or the mailing
+    paused or cancelled meanwhile, or when the result was partial: the caller then marks it
+    alone)."""
     code, _, text = result.reply.partition(" ")
     smtp_code = int(code) if code.isdigit() else None
     if result.accepted and not result.refused:
+        done = message.pk
         with transaction.atomic(), db_connection.cursor() as cursor:
-            cursor.execute(_MESSAGE_SENT, [S.SENT, _db_time(now), smtp_code, text, message.pk])
-            cursor.execute(_RECIPIENTS_SENT, [S.SENT, smtp_code, text, _db_time(now),
-                                              message.pk, S.SENDING])
-        return
+            if start_next is None:
+                cursor.execute(_MESSAGE_SENT, [S.SENT, _db_time(now), smtp_code, text, done])
+            else:
+                cursor.execute(_MESSAGE_SENT_NEXT_IN_FLIGHT, [
+                    done, S.SENT, done, _db_time(now), done, _db_time(_now()), done,
+                    done, _db_time(_lease_until()), done, done, smtp_code, done, text,
+                    done, start_next, owner, S.SENDING, *ACTIVE_MAILING])
+                started = cursor.rowcount == 2
+            cursor.execute(_RECIPIENTS_SENT, [S.SENT, smtp_code, text, _db_time(now), done,
+                                              S.SENDING])
+        return start_next is not None and started
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(
             status=S.SENT if result.accepted else S.FAILED, sent_at=now, in_flight_at=None,
@@ -186,6 +260,7 @@ def _record_sent(message: Message, result, now) -> None:
             Message.objects.filter(pk=message.pk).update(
                 status=S.DEFERRED, next_attempt_at=now + retry_delay(message.attempts + 1),
                 sent_at=None)
+    return False
 
 
 def _record_failure(message: Message, failure: SMTPFailure, now) -> None:
@@ -247,36 +322,38 @@ def send_account_work(account_id: int, *, owner: str | None = None,
             batch = claim(account, owner, batch_size)
             if not batch:
                 return False
-            for message in batch:
-                if time.monotonic() > deadline:
-                    return True  # hand over; what was claimed and not started is released
-                touched.add(message.mailing_id)
-                if delay and last_transaction:
-                    wait = delay - (_now() - last_transaction).total_seconds()
-                    if wait > 0:
-                        time.sleep(wait)
-                if connection is not None and time.monotonic() - last_used > 20 \
-                        and not connection.is_alive():
-                    # Idle for a while (a paced account): the server may have dropped it.
-                    connection.close()
-                    connection = None
-                if connection is None:
-                    connection = SMTPConnection(account_connection_settings(account))
-                    try:
-                        connection.open()
-                    except SMTPFailure as failure:
+            started_pk = None  # marked in flight by the previous message's result
+            prepared: dict[int, bytes] = {}  # built while the server queued the previous one
+            for index, message in enumerate(batch):
+                if message.pk != started_pk:
+                    if time.monotonic() > deadline:
+                        return True  # hand over; what was claimed and not started is released
+                    if delay and last_transaction:
+                        wait = delay - (_now() - last_transaction).total_seconds()
+                        if wait > 0:
+                            time.sleep(wait)
+                    if connection is not None and time.monotonic() - last_used > 20 \
+                            and not connection.is_alive():
+                        # Idle for a while (a paced account): the server may have dropped it.
+                        connection.close()
                         connection = None
-                        if failure.kind in ACCOUNT_ERRORS:
-                            _pause_account(account, failure)
+                    if connection is None:
+                        connection = SMTPConnection(account_connection_settings(account))
+                        try:
+                            connection.open()
+                        except SMTPFailure as failure:
+                            connection = None
+                            if failure.kind in ACCOUNT_ERRORS:
+                                _pause_account(account, failure)
+                                return False
+                            # The server is unreachable: defer the whole batch with back-off
+                            # rather than knocking again for every message.
+                            for pending in batch[index:]:
+                                _record_failure(pending, failure, _now())
                             return False
-                        # The server is unreachable: defer the whole batch with back-off
-                        # rather than knocking again for every message.
-                        for pending in batch[batch.index(message):]:
-                            _record_failure(pending, failure, _now())
-                        return False
-                started = _mark_in_flight(message.pk, owner)
-                if started != 1:
-                    continue  # lease lost, or the mailing was paused or cancelled meanwhile
+                    if _mark_in_flight(message.pk, owner) != 1:
+                        continue  # lease lost, or the mailing was paused or cancelled meanwhile
+                touched.add(message.mailing_id)
                 if time.monotonic() > renew_at:
                     # Leases are renewed well before they expire, not on every message.
                     Message.objects.filter(lease_owner=owner, status=S.SENDING).update(
@@ -287,11 +364,15 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                 renderer = renderers.get(message.mailing_id)
                 if renderer is None:
                     renderer = renderers[message.mailing_id] = MailingRenderer(message.mailing)
-                recipients = [r for r in message.recipients.all() if r.status == S.SENDING]
-                payload = renderer.build(message, recipients)
+                payload = prepared.pop(message.pk, None) or renderer.build(message,
+                                                                           message.envelope)
+                following = batch[index + 1] if index + 1 < len(batch) else None
                 try:
-                    result = connection.send(payload, envelope_sender(account, message.pk),
-                                             [r.email for r in recipients])
+                    result = connection.send(
+                        payload, envelope_sender(account, message.pk),
+                        [r.email for r in message.envelope],
+                        while_waiting=None if delay else _preparer(following, renderers,
+                                                                   prepared))
                 except SMTPFailure as failure:
                     connection.close()
                     connection = None
@@ -308,7 +389,14 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                         # Shared with the next worker that takes this account's only slot.
                         AccountSlot.objects.filter(pk=slot.pk).update(
                             last_transaction_at=last_transaction)
-                _record_sent(message, result, last_transaction)
+                # Without a delay the next message starts at once: mark it in flight in the
+                # result's transaction. With a delay it is marked after the wait, just before
+                # its DATA, so that a worker killed while waiting leaves nothing uncertain.
+                start_next = (following.pk if following is not None and not delay
+                              and time.monotonic() <= deadline else None)
+                started_pk = start_next if _record_sent(
+                    message, result, last_transaction, start_next=start_next,
+                    owner=owner) else None
         return True
     finally:
         if connection is not None:
@@ -316,6 +404,23 @@ def send_account_work(account_id: int, *, owner: str | None = None,
         release(owner)
         slot_release(slot, owner)
         refresh_mailing_status(touched)
+
+
+def _preparer(following: Message | None, renderers: dict[int, MailingRenderer],
+              prepared: dict[int, bytes]):
+    """What to do while the server queues a message: build the next one, so that its
+    rendering takes none of the connection's time. Only with its mailing's renderer at hand
+    (nothing read from storage then); an error is left to happen again, and be raised, when
+    the message is built in its turn."""
+    if following is None or following.mailing_id not in renderers:
+        return None
+    renderer = renderers[following.mailing_id]
+
+    def prepare() -> None:
+        with contextlib.suppress(Exception):
+            prepared[following.pk] = renderer.build(following, following.envelope)
+
+    return prepare
 
 
 def _record_release_in_flight(message: Message) -> None:

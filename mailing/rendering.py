@@ -72,14 +72,17 @@ def encoded_words(value: str) -> str:
 
     email.header.Header does the same but weighs every encoding at every length, which cost
     more than the rest of building a message put together (see the benchmark)."""
-    words, chunk = [], b""
-    for character in value:
-        encoded = character.encode("utf-8")
-        if len(chunk) + len(encoded) > 45:  # 45 bytes -> 60 base64 chars: a word <= 75
-            words.append(chunk)
-            chunk = b""
-        chunk += encoded
-    words.append(chunk)
+    data = value.encode("utf-8")
+    words = []
+    start = 0
+    while True:
+        end = min(start + 45, len(data))  # 45 bytes -> 60 base64 chars: a word <= 75
+        while end < len(data) and data[end] & 0xC0 == 0x80:
+            end -= 1  # a UTF-8 continuation byte: cut before its character instead
+        words.append(data[start:end])
+        start = end
+        if start >= len(data):
+            break
     return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)
 
 

@@ -37,6 +37,7 @@ class ErrorKind(StrEnum):
 
 
 TRANSIENT_KINDS = {ErrorKind.CONNECTION, ErrorKind.TIMEOUT, ErrorKind.TEMPORARY}
+_LEADING_PERIOD = re.compile(rb"(?m)^\.")
 
 
 class SMTPFailure(Exception):
@@ -204,9 +205,13 @@ class SMTPConnection:
             raise smtplib.SMTPAuthenticationError(code, response)
 
     def send(self, message: bytes, envelope_from: str, recipients: list[str],
-             *, mail_options: tuple[str, ...] = ()) -> SendResult:
+             *, mail_options: tuple[str, ...] = (), while_waiting=None) -> SendResult:
         """One SMTP transaction. Refused recipients are reported, not raised, as long as one
-        was accepted; a failure of the whole transaction raises SMTPFailure."""
+        was accepted; a failure of the whole transaction raises SMTPFailure.
+
+        `while_waiting`, if given, is called once the message has been sent, while the server
+        queues it and before its reply is read (the engine prepares the next message there).
+        It must not raise."""
         smtp = self.smtp
         try:
             options = list(mail_options)
@@ -239,7 +244,7 @@ class SMTPConnection:
             if not accepted:
                 self._reset()
                 return SendResult(accepted=[], refused=refused)
-            code, response = smtp.data(message)
+            code, response = self._data(message, while_waiting)
             if code != 250:
                 self._reset()
                 raise smtplib.SMTPDataError(code, response)
@@ -248,6 +253,22 @@ class SMTPConnection:
             raise
         except Exception as error:  # noqa: BLE001 (classified, then re-raised)
             raise classify(error) from error
+
+    def _data(self, message: bytes, while_waiting) -> tuple[int, bytes]:
+        """smtplib's SMTP.data(), with `while_waiting` called between sending the message and
+        reading the server's reply: the time the server takes to answer is not lost."""
+        smtp = self.smtp
+        smtp.putcmd("data")
+        code, response = smtp.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, response)
+        body = _LEADING_PERIOD.sub(b"..", message)  # dot-stuffing (RFC 5321 4.5.2)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        smtp.send(body + b".\r\n")
+        if while_waiting is not None:
+            while_waiting()
+        return smtp.getreply()
 
     def _reset(self):
         with contextlib.suppress(smtplib.SMTPException, OSError):

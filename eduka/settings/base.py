@@ -177,6 +177,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
+        # The transport looks for new tasks this often (kombu's default is 1 s): a mailing
+        # starts within this time of its submission. Each look lists a folder: cheap.
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.1),
     }
     # The transport does not create its folders; web and workers both need them to exist.
     for _folder in ("queue", "control"):

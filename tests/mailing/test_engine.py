@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from mailing.audience import Audience, resolve
-from mailing.engine import claim, recover_expired, send_account_work
+from mailing.engine import _preparer, claim, recover_expired, send_account_work
 from mailing.models import Mailing, Message, Recipient, SendingAccount, SuppressedAddress
 from mailing.submission import (
     account_resume,
@@ -242,3 +242,17 @@ def test_the_system_account_goes_first(sink, secretary, school,
     assert Message.objects.get(mailing=bulk).priority > 0
     system = SendingAccount.objects.get(is_system=True)
     assert system.is_system
+
+
+def test_building_the_next_message_while_waiting_never_raises():
+    class Broken:
+        def build(self, message, recipients):
+            raise TypeError("a context that is not plain data")
+
+    following = Message(pk=2, mailing_id=1)
+    following.envelope = []
+    prepared = {}
+    prepare = _preparer(following, {1: Broken()}, prepared)
+    prepare()  # the error will be raised when the message is built in its turn
+    assert prepared == {}
+    assert _preparer(following, {}, prepared) is None  # no renderer at hand: nothing to do

@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailing.models import Mailing, Message, Recipient, SendingAccount
-from mailing.rendering import MailingRenderer, verp_address
+from mailing.rendering import MailingRenderer, encoded_words, verp_address
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +114,14 @@ def test_a_line_break_in_a_name_cannot_add_a_header_or_a_body(name):
     assert parsed["Bcc"] is None
     assert [str(a.addr_spec) for a in parsed["To"].addresses] == ["zoe@example.org"]
     assert parsed.get_body(("plain",)).get_content().strip() == "Texte"
+
+
+@pytest.mark.parametrize("value", ["", "a" * 45, "a" * 44 + "é", "é" * 23, "😀" * 12 + "x",
+                                   "Réunion très importante — 😀 " * 5])
+def test_encoded_words_are_short_and_never_split_a_character(value):
+    words = encoded_words(value).split("\r\n ")
+    chunks = [base64.b64decode(word.removeprefix("=?utf-8?b?").removesuffix("?="))
+              for word in words]
+    assert all(len(word) <= 75 for word in words)
+    # Each word decodes on its own (a split character would raise here).
+    assert "".join(chunk.decode("utf-8") for chunk in chunks) == value

@@ -113,6 +113,18 @@ def test_it_keeps_refused_recipients_with_their_codes(smtp_server_factory):
     assert result.refused == {"gone@example.org": (550, "5.1.1 User unknown")}
 
 
+def test_it_works_while_the_server_answers_and_keeps_dot_stuffing(smtp_server_factory):
+    server = smtp_server_factory()
+    content = b"Subject: t\r\n\r\n.first line starts with a period\r\n..two\r\nlast"
+    calls = []
+    with SMTPConnection(_settings(server, username="")) as connection:
+        result = connection.send(content, "school@example.org", ["parent@example.org"],
+                                 while_waiting=lambda: calls.append("waiting"))
+    assert calls == ["waiting"]
+    assert result.reply.startswith("250")
+    assert server.received[0].content == content + b"\r\n"
+
+
 def test_it_classifies_data_replies(smtp_server_factory):
     temporary = smtp_server_factory(fault="data_451")
     assert _failure(_settings(temporary, username="")).kind == ErrorKind.TEMPORARY
