@@ -106,10 +106,11 @@ def migrate() -> None:
 class Sink:
     """bench/sink.py in its own process, driven over its stdin/stdout."""
 
-    def __init__(self, delay_ms: float = 0):
+    def __init__(self, delay_ms: float = 0, pipelining: bool = True):
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
             [sys.executable, str(Path(__file__).with_name("sink.py")), "--delay-ms",
-             str(delay_ms)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             str(delay_ms), *([] if pipelining else ["--no-pipelining"])],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready = self.process.stdout.readline().split()
         if not ready or ready[0] != "READY":
             raise RuntimeError("the SMTP sink did not start")
@@ -522,7 +523,8 @@ def print_report(args, r: dict) -> None:
     print(f"Eduka Mail sending benchmark: N = {n:,} mail-merge messages "
           f"(avg {size / 1024:.1f} KB, text + HTML, per-recipient subject and body)")
     print(f"SQLite (WAL) + file-system broker, prefork worker, MAILING_BATCH_SIZE="
-          f"{settings.MAILING_BATCH_SIZE}; sink bench/sink.py on 127.0.0.1:{args.port}; "
+          f"{settings.MAILING_BATCH_SIZE}; sink bench/sink.py on 127.0.0.1:{args.port} "
+          f"({'without' if args.no_pipelining else 'with'} PIPELINING); "
           f"{os.cpu_count()} CPUs")
     print(line)
     print(f"{'run':<34}{'pipeline msg/s':>15}{'baseline msg/s':>16}{'ratio':>8}"
@@ -598,6 +600,8 @@ def main() -> int:
     parser.add_argument("--inproc-n", type=int, default=500,
                         help="messages of the in-process run counting SQL queries")
     parser.add_argument("--delay-ms", type=float, default=5.0, help="the slow sink's delay")
+    parser.add_argument("--no-pipelining", action="store_true",
+                        help="the sink withholds PIPELINING (the baseline never uses it)")
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of the in-process send_account_work")
     parser.add_argument("--keep", action="store_true",
@@ -612,7 +616,7 @@ def main() -> int:
 
     django.setup()
 
-    sink = Sink(delay_ms=0)
+    sink = Sink(delay_ms=0, pipelining=not args.no_pipelining)
     args.port = sink.port
     results: dict = {}
     try:

@@ -230,14 +230,18 @@ class SMTPConnection:
                 envelope_id = _envelope_id(message)
                 if envelope_id:
                     options.append(f"ENVID={envelope_id}")
+            rcpt_options = {recipient: _dsn_recipient_options(recipient, envelope_from)
+                            if dsn else [] for recipient in recipients}
+            if smtp.has_extn("pipelining"):
+                return self._send_pipelined(message, envelope_from, recipients, options,
+                                            rcpt_options, while_waiting)
             code, response = smtp.mail(envelope_from, options)
             if code != 250:
                 self._reset()
                 raise smtplib.SMTPSenderRefused(code, response, envelope_from)
             refused = {}
             for recipient in recipients:
-                rcpt_options = _dsn_recipient_options(recipient, envelope_from) if dsn else []
-                code, response = smtp.rcpt(recipient, rcpt_options)
+                code, response = smtp.rcpt(recipient, rcpt_options[recipient])
                 if code not in (250, 251):
                     refused[recipient] = (code, _text(response))
             accepted = [r for r in recipients if r not in refused]
@@ -254,6 +258,44 @@ class SMTPConnection:
         except Exception as error:  # noqa: BLE001 (classified, then re-raised)
             raise classify(error) from error
 
+    def _send_pipelined(self, message: bytes, envelope_from: str, recipients: list[str],
+                        options: list[str], rcpt_options: dict, while_waiting) -> SendResult:
+        """RFC 2920: MAIL, every RCPT and DATA leave in one write and their replies are read in
+        order — two round trips per message instead of three plus one per recipient. Every
+        production server offers it; over a real network it halves the time per message.
+        Replies mean exactly what they mean unpipelined; a server that answered 354 although
+        nothing was accepted gets an empty message ended at once, then RSET."""
+        smtp = self.smtp
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+        commands = [_command("MAIL FROM:" + smtplib.quoteaddr(envelope_from), options)]
+        commands += [_command("RCPT TO:" + smtplib.quoteaddr(recipient), rcpt_options[recipient])
+                     for recipient in recipients]
+        commands.append("DATA\r\n")
+        smtp.send("".join(commands).encode(encoding))
+        mail_code, mail_response = smtp.getreply()
+        refused = {}
+        for recipient in recipients:
+            code, response = smtp.getreply()
+            if code not in (250, 251):
+                refused[recipient] = (code, _text(response))
+        data_code, data_response = smtp.getreply()
+        accepted = [r for r in recipients if r not in refused]
+        if mail_code != 250 or not accepted or data_code != 354:
+            if data_code == 354:
+                smtp.send(b".\r\n")
+                smtp.getreply()
+            self._reset()
+            if mail_code != 250:
+                raise smtplib.SMTPSenderRefused(mail_code, mail_response, envelope_from)
+            if not accepted:
+                return SendResult(accepted=[], refused=refused)
+            raise smtplib.SMTPDataError(data_code, data_response)
+        code, response = self._send_body(message, while_waiting)
+        if code != 250:
+            self._reset()
+            raise smtplib.SMTPDataError(code, response)
+        return SendResult(accepted=accepted, refused=refused, reply=f"{code} {_text(response)}")
+
     def _data(self, message: bytes, while_waiting) -> tuple[int, bytes]:
         """smtplib's SMTP.data(), with `while_waiting` called between sending the message and
         reading the server's reply: the time the server takes to answer is not lost."""
@@ -262,6 +304,10 @@ class SMTPConnection:
         code, response = smtp.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, response)
+        return self._send_body(message, while_waiting)
+
+    def _send_body(self, message: bytes, while_waiting) -> tuple[int, bytes]:
+        smtp = self.smtp
         body = _LEADING_PERIOD.sub(b"..", message)  # dot-stuffing (RFC 5321 4.5.2)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
@@ -292,6 +338,13 @@ class SMTPConnection:
             with contextlib.suppress(OSError):
                 self.smtp.close()
         self.smtp = None
+
+
+def _command(verb_and_address: str, options) -> str:
+    line = " ".join([verb_and_address, *options])
+    if "\r" in line or "\n" in line:  # an address or option can never carry a command
+        raise smtplib.SMTPException("Line break in an SMTP command.")
+    return line + "\r\n"
 
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[!-~]+?>)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)

@@ -326,6 +326,10 @@ class _Handler:
         session.host_name = hostname  # required when this hook is implemented
         if not self.server._users:
             responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
+        if self.server._pipelining:
+            # Like Postfix, Exchange and Gmail. aiosmtpd reads commands in order from its
+            # stream, so pipelined commands work; it just does not say so itself.
+            responses = [responses[0], "250-PIPELINING", *responses[1:]]
         return responses
 
     async def handle_RCPT(
@@ -411,6 +415,7 @@ class SMTPTestServer:
         fault_count: int,
         refuse_recipients: dict[str, str] | None,
         latency: float,
+        pipelining: bool = True,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -440,6 +445,7 @@ class SMTPTestServer:
         self._fault_count = fault_count
         self._refuse_recipients = {k.lower(): v for k, v in (refuse_recipients or {}).items()}
         self._latency = latency
+        self._pipelining = pipelining
         self._data_451_count = 0
 
         self._lock = threading.Lock()
@@ -626,6 +632,7 @@ def start_smtp_server(
     fault_count: int = 0,
     refuse_recipients: dict[str, str] | None = None,
     latency: float = 0.0,
+    pipelining: bool = True,
 ) -> SMTPTestServer:
     """Start an SMTP server on 127.0.0.1 (free port); returns once it accepts connections.
 
@@ -640,6 +647,7 @@ def start_smtp_server(
       "connect_421_for_a_while" fail before working (0 = always).
     - refuse_recipients: address -> full reply ("550 5.1.1 User unknown") at RCPT TO.
     - latency: seconds to wait before answering DATA.
+    - pipelining: offer PIPELINING (RFC 2920), as production servers do.
     """
     server = SMTPTestServer(
         mode=mode,
@@ -651,6 +659,7 @@ def start_smtp_server(
         fault_count=fault_count,
         refuse_recipients=refuse_recipients,
         latency=latency,
+        pipelining=pipelining,
     )
     server._start()
     return server

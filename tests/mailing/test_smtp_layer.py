@@ -218,3 +218,59 @@ def test_it_tells_a_live_connection_from_a_dropped_one(smtp_server_factory):
     server.stop()
     assert not connection.is_alive()
     connection.close()
+
+
+class _CountingWrites:
+    """Counts the client's writes to the socket (each is a round trip's worth of commands)."""
+
+    def __init__(self, connection):
+        self.writes = 0
+        original = connection.smtp.send
+
+        def send(data):
+            self.writes += 1
+            return original(data)
+
+        connection.smtp.send = send
+
+
+@pytest.mark.parametrize("pipelining, writes", [(True, 2), (False, 7)])
+def test_it_pipelines_mail_rcpt_and_data_when_the_server_offers_it(
+        smtp_server_factory, pipelining, writes):
+    server = smtp_server_factory(pipelining=pipelining, refuse_recipients={
+        "gone@example.org": "550 5.1.1 User unknown", "later@example.org": "451 4.2.1 Later"})
+    recipients = ["a@example.org", "gone@example.org", "b@example.org", "later@example.org"]
+    with SMTPConnection(_settings(server, username="")) as connection:
+        counter = _CountingWrites(connection)
+        result = connection.send(b"Subject: t\r\n\r\nbody\r\n", "school@example.org",
+                                 recipients)
+        assert counter.writes == writes  # MAIL+RCPT×4+DATA, then the body — or one by one
+        again = connection.send(b"Subject: t\r\n\r\nagain\r\n", "school@example.org",
+                                ["c@example.org"])
+    assert result.accepted == ["a@example.org", "b@example.org"]
+    assert result.refused == {"gone@example.org": (550, "5.1.1 User unknown"),
+                              "later@example.org": (451, "4.2.1 Later")}
+    assert again.accepted == ["c@example.org"]
+    assert [m.rcpt_tos for m in server.received] == [["a@example.org", "b@example.org"],
+                                                      ["c@example.org"]]
+
+
+def test_a_pipelined_transaction_with_no_accepted_recipient_leaves_the_connection_usable(
+        smtp_server_factory):
+    server = smtp_server_factory(refuse_recipients={"gone@example.org": "550 5.1.1 Unknown"})
+    with SMTPConnection(_settings(server, username="")) as connection:
+        nobody = connection.send(b"Subject: t\r\n\r\nx\r\n", "school@example.org",
+                                 ["gone@example.org"])
+        assert connection.is_alive()
+        after = connection.send(b"Subject: t\r\n\r\ny\r\n", "school@example.org",
+                                ["ok@example.org"])
+    assert nobody.accepted == [] and nobody.refused["gone@example.org"][0] == 550
+    assert after.accepted == ["ok@example.org"]
+    assert [m.rcpt_tos for m in server.received] == [["ok@example.org"]]
+
+
+def test_a_pipelined_sender_refusal_is_classified_with_the_servers_text(smtp_server_factory):
+    server = smtp_server_factory(users={USER: PASSWORD}, auth_required=True)
+    failure = _failure(_settings(server, username=""))  # no AUTH: MAIL answered 530
+    assert failure.code == 530 and "Authentication required" in failure.server_reply
+    assert server.received == []
