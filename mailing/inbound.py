@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from . import dsn, tracking
 from .models import InboundMessage, Message, SendingAccount
+from .rendering import dkim_sign
 from .services import account_connection_settings
 from .smtp import ErrorKind, SMTPConnection, SMTPFailure
 
@@ -245,7 +246,7 @@ def reply_forward(*, account: SendingAccount, original: EmailMessage, raw: bytes
     quoted = "\n".join("> " + line for line in text.splitlines())
     forward.set_content(f"{intro}\n\n{quoted}\n" if quoted else f"{intro}\n")
     forward.add_attachment(original, filename="message.eml")
-    payload = _dkim_sign(forward.as_bytes())
+    payload = dkim_sign(forward.as_bytes())
     try:
         with SMTPConnection(account_connection_settings(account)) as connection:
             result = connection.send(payload, account.envelope_from, [account.forward_to])
@@ -259,21 +260,6 @@ def reply_forward(*, account: SendingAccount, original: EmailMessage, raw: bytes
             raise SMTPFailure(ErrorKind.TEMPORARY, text, code)
         raise ForwardRefused(f"{code} {text}")
     return result.reply
-
-
-def _dkim_sign(payload: bytes) -> bytes:
-    """Forwards leave from the integrated domain: signed like everything else sent from it."""
-    if not settings.INTEGRATED_DKIM_PRIVATE_KEY:
-        return payload
-    import dkim
-
-    signature = dkim.sign(
-        payload, settings.INTEGRATED_DKIM_SELECTOR.encode(),
-        settings.INTEGRATED_MAIL_DOMAIN.encode(),
-        settings.INTEGRATED_DKIM_PRIVATE_KEY.encode(),
-        include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
-                         b"mime-version", b"content-type"])
-    return signature + payload
 
 
 # --- the aiosmtpd handler --------------------------------------------------------------------

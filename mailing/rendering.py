@@ -216,18 +216,24 @@ class MailingRenderer:
 
     def sign(self, payload: bytes) -> bytes:
         """DKIM-sign what leaves from the integrated domain (when the platform has a key)."""
-        if (self.account.kind != SendingAccount.Kind.INTEGRATED
-                or not settings.INTEGRATED_DKIM_PRIVATE_KEY):
+        if self.account.kind != SendingAccount.Kind.INTEGRATED:
             return payload
-        signature = dkim.sign(
-            payload, settings.INTEGRATED_DKIM_SELECTOR.encode(),
-            settings.INTEGRATED_MAIL_DOMAIN.encode(),
-            settings.INTEGRATED_DKIM_PRIVATE_KEY.encode(),
-            include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
-                             b"mime-version", b"content-type", b"list-unsubscribe",
-                             b"list-unsubscribe-post"])
-        return signature + payload
+        return dkim_sign(payload)
 
 
-__all__ = ["MailingRenderer", "envelope_sender", "new_message_id", "sanitize_html_template",
-           "verp_address"]
+def dkim_sign(payload: bytes) -> bytes:
+    """Sign a message leaving from the integrated domain, if the platform has a DKIM key."""
+    if not settings.INTEGRATED_DKIM_PRIVATE_KEY:
+        return payload
+    signature = dkim.sign(
+        payload, settings.INTEGRATED_DKIM_SELECTOR.encode(),
+        settings.INTEGRATED_MAIL_DOMAIN.encode(),
+        settings.INTEGRATED_DKIM_PRIVATE_KEY.encode(),
+        include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
+                         b"mime-version", b"content-type", b"list-unsubscribe",
+                         b"list-unsubscribe-post", b"auto-submitted"])
+    return signature + payload
+
+
+__all__ = ["MailingRenderer", "dkim_sign", "envelope_sender", "new_message_id",
+           "sanitize_html_template", "verp_address"]

@@ -1,14 +1,8 @@
-import signal
-import time
-
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from mailing.inbound import inbound_controller
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+from mailing.management.serving import serve
 
 
 class Command(BaseCommand):
@@ -21,18 +15,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, **options):
         controller = inbound_controller(host=host, port=port)
-        try:
-            controller.start()
-        except (OSError, RuntimeError) as error:
-            raise CommandError(f"Cannot listen on {host}:{port}: {error}") from error
-        self.stdout.write(f"Inbound SMTP for @{settings.INTEGRATED_MAIL_DOMAIN} listening on "
-                          f"{host}:{port}")
-        # honcho (make run) and docker stop with SIGTERM: leave through the same clean path.
-        signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            controller.stop()
+        serve(controller, host=host, port=port, started=(OSError, RuntimeError),
+              announce=f"Inbound SMTP for @{settings.INTEGRATED_MAIL_DOMAIN} listening on "
+                       f"{host}:{port}")

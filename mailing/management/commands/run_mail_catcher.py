@@ -1,15 +1,9 @@
-import signal
-import time
-
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mailing.catcher import CatcherHandler
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+from mailing.management.serving import serve
 
 
 class Command(BaseCommand):
@@ -27,17 +21,5 @@ class Command(BaseCommand):
                                "development settings only.")
         controller = Controller(CatcherHandler(folder), hostname=host, port=port,
                                 server_hostname="mail-catcher.local")
-        try:
-            controller.start()
-        except OSError as error:
-            raise CommandError(f"Cannot listen on {host}:{port}: {error}") from error
-        self.stdout.write(f"Mail catcher listening on {host}:{port}, storing in {folder}")
-        # honcho (make run) stops its processes with SIGTERM: leave through the same clean path.
-        signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            controller.stop()
+        serve(controller, host=host, port=port, started=OSError,
+              announce=f"Mail catcher listening on {host}:{port}, storing in {folder}")
