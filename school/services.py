@@ -77,13 +77,8 @@ def enrolment_request_accept(*, enrolment_id: int, decided_by,
                       birth_date=enrolment.birth_date, school_class=school_class)
     student.save()
     student.guardians.add(enrolment.guardian)
-    enrolment.status = EnrolmentRequest.Status.ACCEPTED
     enrolment.student = student
-    enrolment.decided_at = timezone.now()
-    enrolment.decided_by = decided_by
-    enrolment.save()
-    _decision_notify(enrolment)
-    return enrolment
+    return _decide(enrolment, EnrolmentRequest.Status.ACCEPTED, decided_by)
 
 
 @transaction.atomic
@@ -93,8 +88,12 @@ def enrolment_request_refuse(*, enrolment_id: int, decided_by,
     enrolment = _claim(enrolment_id)
     if enrolment is None:
         return None
-    enrolment.status = EnrolmentRequest.Status.REFUSED
     enrolment.refusal_reason = reason
+    return _decide(enrolment, EnrolmentRequest.Status.REFUSED, decided_by)
+
+
+def _decide(enrolment: EnrolmentRequest, status: str, decided_by) -> EnrolmentRequest:
+    enrolment.status = status
     enrolment.decided_at = timezone.now()
     enrolment.decided_by = decided_by
     enrolment.save()
