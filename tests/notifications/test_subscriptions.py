@@ -389,3 +389,13 @@ def test_reactivating_a_parent_is_not_a_registration(principal):
     parent.is_active = True
     parent.save()
     assert not Change.objects.filter(event=Event.PARENT_REGISTERED).exists()
+
+
+def test_the_subscription_list_costs_the_same_for_3_or_30_subscriptions(
+        admin_client, django_assert_max_num_queries):
+    classes = [make_class() for _ in range(3)]
+    for index in range(30):
+        _subscribe(make_user(Profile.SECRETARIAT), school_class=classes[index % 3])
+    with django_assert_max_num_queries(14):
+        page = admin_client.get(reverse("notifications:subscription_list"))
+    assert len(page.context["page"].object_list) == 30
