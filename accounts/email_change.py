@@ -1,10 +1,9 @@
 """A user changes their e-mail address (their login) after proving they own the new one.
 
-Nothing changes until the link mailed to the new address is confirmed. The link is a Django
-signature with its own salt, expiring after EMAIL_VALIDATION_TIMEOUT, over the new address and
-a digest of the account's current address and password: it dies once the address changed (so
-it works once) and when the password changes. The signed payload is readable by whoever holds
-the link, hence a digest rather than the old address itself. Opening the link (GET) shows a
+Nothing changes until the link mailed to the new address is confirmed. The link
+(accounts/tokens.py, its own salt) carries the new address and a digest of the account's
+current address and password: it dies once the address changed (so it works once) and when the
+password changes. Opening the link (GET) shows a
 confirm button; only the POST applies, so mail scanners consume nothing.
 
 The request only enqueues: whether the new address is free or already has an account is
@@ -13,37 +12,33 @@ The requester sees the same page and the request does the same work either way.
 """
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from .models import User
+from .tokens import make_token, read_token, state_digest, state_matches
 
 SALT = "eduka.accounts.email-change"
 
 
 def _state(user: User, new_email: str) -> str:
-    return salted_hmac(SALT, f"{user.pk}:{user.email.lower()}:{user.password}:"
-                             f"{new_email.lower()}", algorithm="sha256").hexdigest()[:32]
+    return state_digest(SALT, user.pk, user.email.lower(), user.password, new_email.lower())
 
 
 def change_token(user: User, new_email: str) -> str:
-    return signing.dumps({"u": user.pk, "e": new_email, "s": _state(user, new_email)},
-                         salt=SALT, compress=True)
+    return make_token(SALT, u=user.pk, e=new_email, state=_state(user, new_email))
 
 
 def change_for_token(token: str) -> tuple[User, str] | None:
     """(user, new address) for a valid, unexpired, unused token; None otherwise."""
-    try:
-        data = signing.loads(token, salt=SALT, max_age=settings.EMAIL_VALIDATION_TIMEOUT)
-    except signing.BadSignature:  # tampered, truncated or expired
+    payload = read_token(SALT, token)
+    if payload is None:
         return None
-    new_email = data.get("e") or ""
-    user = User.objects.filter(pk=data.get("u"), is_active=True).first()
-    if user is None or not constant_time_compare(_state(user, new_email), data.get("s", "")):
+    new_email = payload.get("e") or ""
+    user = User.objects.filter(pk=payload.get("u"), is_active=True).first()
+    if user is None or not state_matches(payload, _state(user, new_email)):
         return None
     return user, new_email
 

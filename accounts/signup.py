@@ -1,40 +1,39 @@
 """Parent self-registration with e-mail validation.
 
-The validation link is a Django signature (its own salt, time-limited) naming the account and
-its current state: it stops working once the account is active, so it works once. Opening it
+The validation link (accounts/tokens.py, its own salt) names the account and a digest of its
+state: it stops working once the account is active, so it works once. Opening it
 (GET) shows a confirm button; only the POST activates, so mail scanners that open links do not
 consume them. Responses never reveal whether an address already has an account.
 """
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
 from school.models import Guardian
 
 from .models import Profile, User
+from .tokens import make_token, read_token, state_digest, state_matches
 
 SALT = "eduka.accounts.email-validation"
 
 
 def _state(user: User) -> str:
-    return f"{user.is_active}:{user.email.lower()}:{user.password[-12:]}"
+    return state_digest(SALT, user.pk, user.is_active, user.email.lower(), user.password)
 
 
 def validation_token(user: User) -> str:
-    return signing.dumps({"u": user.pk, "s": _state(user)}, salt=SALT, compress=True)
+    return make_token(SALT, u=user.pk, state=_state(user))
 
 
 def user_for_token(token: str) -> User | None:
     """The inactive account a valid, unexpired, unused token names; None otherwise."""
-    try:
-        data = signing.loads(token, salt=SALT, max_age=settings.EMAIL_VALIDATION_TIMEOUT)
-    except signing.BadSignature:  # tampered, truncated or expired
+    payload = read_token(SALT, token)
+    if payload is None:
         return None
-    user = User.objects.filter(pk=data.get("u"), is_active=False).first()
-    if user is None or _state(user) != data.get("s"):
+    user = User.objects.filter(pk=payload.get("u"), is_active=False).first()
+    if user is None or not state_matches(payload, _state(user)):
         return None
     return user
 

@@ -77,18 +77,24 @@ def signup_sent(request):
 SIGNUP_TOKEN_SESSION_KEY = "_signup_validation_token"  # noqa: S105 (a session key name)
 
 
-def signup_validate(request, token):
-    """The link from the mail: the token moves into the session and out of the address bar
-    at once, like Django's reset links. The response whose URL holds it sends no Referer."""
-    from . import signup as signup_service
-
-    if signup_service.user_for_token(token) is None:
-        response = redirect("accounts:signup_invalid")
-    else:
-        request.session[SIGNUP_TOKEN_SESSION_KEY] = token
-        response = redirect("accounts:signup_confirm")
+def _token_into_session(request, token: str, *, valid: bool, session_key: str,
+                        confirm: str, invalid: str):
+    """A link from a mail: the token moves into the session and out of the address bar at
+    once, like Django's reset links; the response whose URL holds it sends no Referer."""
+    if valid:
+        request.session[session_key] = token
+    response = redirect(confirm if valid else invalid)
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def signup_validate(request, token):
+    from . import signup as signup_service
+
+    return _token_into_session(
+        request, token, valid=signup_service.user_for_token(token) is not None,
+        session_key=SIGNUP_TOKEN_SESSION_KEY, confirm="accounts:signup_confirm",
+        invalid="accounts:signup_invalid")
 
 
 def signup_confirm(request):
@@ -276,16 +282,12 @@ def email_change_sent(request):
 
 
 def email_change_validate(request, token):
-    """The link from the mail: the token moves into the session and out of the address bar."""
     from .email_change import change_for_token
 
-    if change_for_token(token) is None:
-        response = redirect("accounts:email_change_invalid")
-    else:
-        request.session[EMAIL_CHANGE_SESSION_KEY] = token
-        response = redirect("accounts:email_change_confirm")
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return _token_into_session(
+        request, token, valid=change_for_token(token) is not None,
+        session_key=EMAIL_CHANGE_SESSION_KEY, confirm="accounts:email_change_confirm",
+        invalid="accounts:email_change_invalid")
 
 
 def email_change_confirm(request):

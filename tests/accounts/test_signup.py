@@ -108,3 +108,15 @@ def test_names_with_line_breaks_are_refused(client):
                                   "last_name": "Roux"})
     form.is_valid()
     assert "first_name" in form.errors
+
+
+def test_the_validation_link_reveals_nothing_of_the_password_hash(db):
+    from django.core import signing
+
+    from accounts.signup import SALT, parent_register, validation_token
+
+    user = parent_register(first_name="Jeanne", last_name="Roux", email="jr@example.org",
+                           phone="0600000000", password="a long pass phrase")
+    payload = signing.loads(validation_token(user), salt=SALT)
+    assert user.password[-12:] not in str(payload)
+    assert user.email not in str(payload)
