@@ -48,6 +48,10 @@ class SMTPFailure(Exception):
         self.kind = kind
         self.code = code
         self.text = text
+        # RFC 1047: the whole message, final dot included, was written, then the connection
+        # was lost or the reply never came. The server may have accepted it: resending could
+        # deliver it twice, so the message's fate is unknown, not a temporary failure.
+        self.after_final_dot = False
 
     @property
     def transient(self) -> bool:
@@ -112,6 +116,7 @@ class SMTPConnection:
         self.settings = connection_settings
         self.smtp: smtplib.SMTP | None = None
         self.greeting = ""
+        self._final_dot_written = False
 
     def __enter__(self):
         self.open()
@@ -211,8 +216,12 @@ class SMTPConnection:
 
         `while_waiting`, if given, is called once the message has been sent, while the server
         queues it and before its reply is read (the engine prepares the next message there).
-        It must not raise."""
+        It must not raise.
+
+        A connection lost or a reply that never came after the final dot raises an SMTPFailure
+        whose `after_final_dot` is set: only a failure before it is safe to retry."""
         smtp = self.smtp
+        self._final_dot_written = False
         try:
             options = list(mail_options)
             if smtp.has_extn("smtputf8") and not message.isascii():
@@ -256,7 +265,10 @@ class SMTPConnection:
         except SMTPFailure:
             raise
         except Exception as error:  # noqa: BLE001 (classified, then re-raised)
-            raise classify(error) from error
+            failure = classify(error)
+            failure.after_final_dot = self._final_dot_written and failure.kind in (
+                ErrorKind.CONNECTION, ErrorKind.TIMEOUT)
+            raise failure from error
 
     def _send_pipelined(self, message: bytes, envelope_from: str, recipients: list[str],
                         options: list[str], rcpt_options: dict, while_waiting) -> SendResult:
@@ -312,6 +324,7 @@ class SMTPConnection:
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
         smtp.send(body + b".\r\n")
+        self._final_dot_written = True
         if while_waiting is not None:
             while_waiting()
         return smtp.getreply()

@@ -40,6 +40,7 @@ import email.policy
 import functools
 import hmac
 import ipaddress
+import random
 import shutil
 import ssl
 import tempfile
@@ -75,7 +76,11 @@ FAULTS = (
     "data_451",
     "data_554",
     "connect_421_for_a_while",
+    "accept_then_drop",
+    "accept_then_hang",
 )
+# Steps at which `chaos` may drop a connection (see start_smtp_server).
+CHAOS_STEPS = ("mail", "data", "after_dot", "hang")
 
 AUTH_FAILED_REPLY = "535 5.7.3 Authentication unsuccessful"  # Office 365 wording
 AUTH_REQUIRED_REPLY = "530 5.7.0 Authentication required"
@@ -301,7 +306,29 @@ class _TestSMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._test_server._track(transport)
+        self._test_server._session_opened()
         super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._test_server._session_closed()
+        super().connection_lost(exc)
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        if self._test_server._chaos_strikes("mail"):
+            assert self.transport is not None
+            self.transport.close()  # before MAIL is answered: nothing was received
+            return
+        await super().smtp_MAIL(arg)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        if self.envelope.rcpt_tos and self._test_server._chaos_strikes("data"):
+            # Mid-DATA: the client is told to go on, then the connection goes while it
+            # writes the message; nothing is kept.
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super().smtp_DATA(arg)
 
     async def smtp_AUTH(self, arg: str) -> None:
         with self._test_server._lock:
@@ -383,6 +410,13 @@ class _Handler:
         with server._lock:
             server.received.append(message)
             server.transactions.append(now)
+        if fault == "accept_then_drop" or server._chaos_strikes("after_dot"):
+            # RFC 1047: the message is kept, but the reply to the final dot never leaves.
+            assert smtp.transport is not None
+            smtp.transport.close()
+            await asyncio.Event().wait()
+        if fault == "accept_then_hang" or server._chaos_strikes("hang"):
+            await asyncio.Event().wait()  # kept, and never answered: the client times out
         return "250 2.0.0 OK queued"
 
 
@@ -416,6 +450,8 @@ class SMTPTestServer:
         refuse_recipients: dict[str, str] | None,
         latency: float,
         pipelining: bool = True,
+        chaos: dict[str, float] | None = None,
+        seed: int = 0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -437,6 +473,16 @@ class SMTPTestServer:
         self.transactions = []
         self.auth_attempts = 0
         self.connections = 0  # TCP connections accepted (all kinds)
+        self.active_sessions = 0  # SMTP sessions open now, and the most at once
+        self.max_active_sessions = 0
+        # step -> probability of dropping the connection there; may be changed (or set to None)
+        # while the server runs. Every strike is logged in `chaos_log`.
+        for step in chaos or {}:
+            if step not in CHAOS_STEPS:
+                raise ValueError(f"chaos steps are {CHAOS_STEPS}, not {step!r}")
+        self.chaos = dict(chaos) if chaos else None
+        self.chaos_log: list[str] = []
+        self._random = random.Random(seed)
 
         self._users = dict(users) if users is not None else {}
         self._auth_require_tls = auth_require_tls
@@ -565,6 +611,25 @@ class SMTPTestServer:
     def _track(self, transport: asyncio.BaseTransport) -> None:
         self._transports.add(transport)
 
+    def _session_opened(self) -> None:
+        with self._lock:
+            self.active_sessions += 1
+            self.max_active_sessions = max(self.max_active_sessions, self.active_sessions)
+
+    def _session_closed(self) -> None:
+        with self._lock:
+            self.active_sessions -= 1
+
+    def _chaos_strikes(self, step: str) -> bool:
+        chaos = self.chaos
+        if not chaos or step not in chaos:
+            return False
+        with self._lock:
+            strikes = self._random.random() < chaos[step]
+            if strikes:
+                self.chaos_log.append(step)
+        return strikes
+
     def _protocol_factory(self) -> asyncio.BaseProtocol:
         with self._lock:
             self.connections += 1
@@ -633,6 +698,8 @@ def start_smtp_server(
     refuse_recipients: dict[str, str] | None = None,
     latency: float = 0.0,
     pipelining: bool = True,
+    chaos: dict[str, float] | None = None,
+    seed: int = 0,
 ) -> SMTPTestServer:
     """Start an SMTP server on 127.0.0.1 (free port); returns once it accepts connections.
 
@@ -648,6 +715,10 @@ def start_smtp_server(
     - refuse_recipients: address -> full reply ("550 5.1.1 User unknown") at RCPT TO.
     - latency: seconds to wait before answering DATA.
     - pipelining: offer PIPELINING (RFC 2920), as production servers do.
+    - chaos: {step: probability} of dropping the connection at random moments, drawn from
+      ``random.Random(seed)``: "mail" (at MAIL, nothing received), "data" (after 354, while the
+      client writes: nothing kept), "after_dot" (message kept, connection closed before the
+      reply: RFC 1047), "hang" (message kept, never answered).
     """
     server = SMTPTestServer(
         mode=mode,
@@ -660,6 +731,8 @@ def start_smtp_server(
         refuse_recipients=refuse_recipients,
         latency=latency,
         pipelining=pipelining,
+        chaos=chaos,
+        seed=seed,
     )
     server._start()
     return server
