@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduka.settings.dev")
 
@@ -10,3 +10,19 @@ app = Celery("eduka", include=["eduka.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+
+@signals.worker_process_init.connect
+def _start_heartbeat(**kwargs):
+    """Each pool process beats, so that its death — even by SIGKILL — is noticed in seconds
+    and its claims are freed (mailing/heartbeat.py)."""
+    from mailing import heartbeat
+
+    heartbeat.start()
+
+
+@signals.worker_process_shutdown.connect
+def _stop_heartbeat(**kwargs):
+    from mailing import heartbeat
+
+    heartbeat.stop()

@@ -1,4 +1,5 @@
 import re
+import uuid
 from pathlib import PurePath
 
 from django import forms
@@ -75,10 +76,14 @@ class MailingForm(forms.Form):
                                 help_text=_("Cleaned before sending; a text version is always "
                                             "sent too."))
     attachments = MultipleFileField(label=_("Attachments"), required=False)
+    # One per compose page: submitting the page twice (a double click) saves one draft.
+    compose_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        if not self.is_bound:
+            self.initial.setdefault("compose_token", uuid.uuid4())
         self.fields["account"].queryset = accounts_user_may_send_from(user)
         self.fields["attachments"].help_text = _(
             "At most %(each)s per file and %(total)s in all: PDF, images, office documents, "

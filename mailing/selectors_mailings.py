@@ -1,6 +1,7 @@
 """Reads on mailings, always through the history rule of `accounts_user_may_read`."""
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import ngettext
 
 from .models import Mailing, Message, Recipient
 from .selectors import accounts_user_may_read
@@ -19,6 +20,15 @@ def mailing_counts(mailing: Mailing) -> dict[str, int]:
     rows = Recipient.objects.filter(mailing=mailing).aggregate(
         total=Count("pk"), **{status: Count("pk", filter=Q(status=status)) for status in COUNTED})
     return rows
+
+
+def mailing_status_label(mailing: Mailing, counts: dict[str, int]) -> str:
+    """The mailing's status as a person reads it: a mailing that ended with recipients whose
+    fate is unknown says how many are left to check."""
+    if mailing.status == Mailing.Status.DONE and counts.get("uncertain"):
+        return ngettext("Done — %(count)d to check", "Done — %(count)d to check",
+                        counts["uncertain"]) % {"count": counts["uncertain"]}
+    return mailing.get_status_display()
 
 
 def recipients_of(mailing: Mailing, *, status: str = "", search: str = "") -> QuerySet[Recipient]:

@@ -3,13 +3,13 @@
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .audience import Audience, Plan, resolve
+from .engine import cancel_unstarted
 from .models import Mailing, Message, Recipient, SendingAccount
-from .models.mailings import DUE_STATUSES
 from .rendering import new_message_id
 from .tasks import enqueue_account
 
@@ -54,8 +54,17 @@ def _bulk_insert(model, names: tuple[str, ...], rows: list[tuple], **shared) -> 
                 for row in rows[start:start + 5000]])
 
 
-def _enqueue_after_commit(account: SendingAccount) -> None:
-    transaction.on_commit(lambda: enqueue_account(account.pk, is_system=account.is_system))
+def _enqueue_after_commit(account: SendingAccount, mailing: Mailing | None = None) -> None:
+    """Once committed, ask for as many workers as the account may use connections, so that a
+    mailing starts on all of them at once. `mailing.enqueued` then tells whether the broker
+    took the work (when it did not, beat's sweep sends it once the broker is back)."""
+    def enqueue():
+        enqueued = enqueue_account(account.pk, is_system=account.is_system,
+                                   connections=account.parallel_connections)
+        if mailing is not None:
+            mailing.enqueued = enqueued
+
+    transaction.on_commit(enqueue)
 
 
 @transaction.atomic
@@ -117,7 +126,7 @@ def mailing_submit(*, mailing: Mailing, plan: Plan | None = None) -> Mailing:
         mailing.finished_at = mailing.submitted_at
     mailing.save(update_fields=["status", "submitted_at", "finished_at"])
     if messages:
-        _enqueue_after_commit(account)
+        _enqueue_after_commit(account, mailing)
     return mailing
 
 
@@ -137,24 +146,35 @@ def mailing_resume(*, mailing: Mailing) -> None:
 
 
 @transaction.atomic
-def mailing_cancel(*, mailing: Mailing) -> None:
-    """Stop what has not left; what is in flight finishes and is recorded."""
-    Mailing.objects.filter(pk=mailing.pk).exclude(status=Mailing.Status.DONE).update(
+def mailing_cancel(*, mailing: Mailing) -> int:
+    """Stop everything not yet handed to a server — queued, deferred, and what a worker has
+    claimed but not started — for good; what is in flight finishes and is recorded. Returns
+    how many messages were cancelled."""
+    Mailing.objects.filter(pk=mailing.pk).exclude(
+        status__in=[Mailing.Status.DONE, Mailing.Status.DRAFT]).update(
         status=Mailing.Status.CANCELLED, finished_at=timezone.now())
-    pending = Message.objects.filter(mailing=mailing, status__in=DUE_STATUSES)
-    Recipient.objects.filter(message__in=pending, status__in=DUE_STATUSES).update(
-        status=S.CANCELLED)
-    pending.update(status=S.CANCELLED)
+    return cancel_unstarted(mailing_ids=[mailing.pk], requested_too=True)
+
+
+def _reopen(mailing: Mailing) -> None:
+    """After a person asked for messages again: a finished mailing sends again; a paused one
+    stays paused (they leave on resume); a cancelled one stays cancelled — only the messages
+    they named leave (marked `requested_after_cancel`)."""
+    Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.DONE).update(
+        status=Mailing.Status.QUEUED, finished_at=None)
+    _enqueue_after_commit(mailing.account)
 
 
 @transaction.atomic
 def mailing_retry_failed(*, mailing: Mailing) -> int:
     """Queue again the recipients that failed; those already sent are never resent."""
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
     failed = list(Recipient.objects.filter(mailing=mailing, status=S.FAILED)
                   .select_related("message"))
     if not failed:
         return 0
     account = mailing.account
+    after_cancel = mailing.status == Mailing.Status.CANCELLED
     by_message: dict[int, list[Recipient]] = {}
     for recipient in failed:
         by_message.setdefault(recipient.message_id, []).append(recipient)
@@ -165,28 +185,29 @@ def mailing_retry_failed(*, mailing: Mailing) -> int:
         if others_sent:
             message = Message.objects.create(
                 mailing=mailing, account=account, priority=message.priority,
-                context=message.context, message_id=new_message_id(account, uuid.uuid4().hex))
+                context=message.context, message_id=new_message_id(account, uuid.uuid4().hex),
+                requested_after_cancel=after_cancel)
         else:
-            Message.objects.filter(pk=message_pk).update(status=S.QUEUED, next_attempt_at=None)
+            Message.objects.filter(pk=message_pk).update(
+                status=S.QUEUED, next_attempt_at=None, requested_after_cancel=after_cancel)
         Recipient.objects.filter(pk__in=[r.pk for r in recipients]).update(
             status=S.QUEUED, message=message, smtp_code=None, smtp_text="")
-    Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.QUEUED, finished_at=None)
-    _enqueue_after_commit(account)
+    _reopen(mailing)
     return len(failed)
 
 
 @transaction.atomic
-def message_resend(*, message: Message) -> None:
+def message_resend(*, message: Message) -> bool:
     """A person decided an uncertain message should go again (same Message-ID, so a receiving
     system that already has it can recognise the duplicate)."""
+    mailing = Mailing.objects.select_for_update().get(pk=message.mailing_id)
     updated = Message.objects.filter(pk=message.pk, status=S.UNCERTAIN).update(
-        status=S.QUEUED, in_flight_at=None, next_attempt_at=None)
+        status=S.QUEUED, in_flight_at=None, next_attempt_at=None,
+        requested_after_cancel=mailing.status == Mailing.Status.CANCELLED)
     if updated:
         Recipient.objects.filter(message=message, status=S.UNCERTAIN).update(status=S.QUEUED)
-        Mailing.objects.filter(pk=message.mailing_id).exclude(
-            status=Mailing.Status.CANCELLED).update(status=Mailing.Status.QUEUED,
-                                                    finished_at=None)
-        _enqueue_after_commit(message.account)
+        _reopen(mailing)
+    return bool(updated)
 
 
 @transaction.atomic
@@ -199,21 +220,35 @@ def account_resume(*, account: SendingAccount) -> None:
 @transaction.atomic
 def mailing_save_draft(*, mailing: Mailing | None, user, account: SendingAccount, mode: str,
                        subject: str, body_text: str, body_html: str, audience: dict,
-                       uploads=()) -> Mailing:
+                       uploads=(), compose_token=None) -> Mailing:
+    """Save the compose page as a draft. A new draft carries the page's `compose_token`: the
+    same page submitted again (a double click) returns that draft instead of a second one."""
     from django.core.files.base import File
 
     from .models import Attachment
 
     if mailing is not None and mailing.status != Mailing.Status.DRAFT:
         raise ValidationError(_("This mailing has already been sent."), code="not_draft")
-    mailing = mailing or Mailing(created_by=user)
+    if mailing is None and compose_token is not None:
+        existing = Mailing.objects.filter(created_by=user, compose_token=compose_token).first()
+        if existing is not None:
+            return existing
+    new = mailing is None
+    mailing = mailing or Mailing(created_by=user, compose_token=compose_token)
     mailing.account = account
     mailing.mode = mode
     mailing.subject = subject
     mailing.body_text = body_text
     mailing.body_html = body_html
     mailing.audience = audience
-    mailing.save()
+    try:
+        with transaction.atomic():
+            mailing.save()
+    except IntegrityError:
+        if not new or compose_token is None:
+            raise
+        # The same page submitted twice at once: the other request saved it first.
+        return Mailing.objects.get(created_by=user, compose_token=compose_token)
     for upload in uploads:
         attachment = Attachment(mailing=mailing, filename=upload.clean_name,
                                 content_type=upload.clean_type, size=upload.size)

@@ -8,15 +8,19 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 
-def enqueue_account(account_id: int, *, is_system: bool = False) -> None:
-    """Ask a worker to send for this account. If the broker is unreachable the work is still
-    safe in the database: beat's sweep enqueues it again once the broker is back."""
+def enqueue_account(account_id: int, *, is_system: bool = False, connections: int = 1) -> bool:
+    """Ask workers to send for this account, one task per connection it may use at once.
+    If the broker is unreachable the work is still safe in the database: beat's sweep
+    enqueues it again once the broker is back. Returns whether the broker took the tasks."""
     try:
         queue = settings.MAILING_QUEUE_SYSTEM if is_system else settings.MAILING_QUEUE_BULK
-        send_account.apply_async(args=[account_id], queue=queue)
+        for _ in range(connections):
+            send_account.apply_async(args=[account_id], queue=queue)
     except Exception:  # noqa: BLE001 (any broker error: the database keeps the work)
         logger.warning("Broker unavailable: account %s will be picked up by the sweep.",
                        account_id, exc_info=True)
+        return False
+    return True
 
 
 @shared_task(name="mailing.tasks.send_account", acks_late=True)
@@ -31,11 +35,11 @@ def send_account(account_id: int) -> None:
 
 @shared_task(name="mailing.tasks.sweep")
 def sweep() -> None:
-    from .engine import recover_expired
+    from .engine import reap_dead_workers, recover_expired
     from .models import SendingAccount
 
     system_ids = set(SendingAccount.objects.filter(is_system=True).values_list("pk", flat=True))
-    for account_id in recover_expired():
+    for account_id in sorted(set(reap_dead_workers()) | set(recover_expired())):
         enqueue_account(account_id, is_system=account_id in system_ids)
 
 

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
@@ -77,7 +78,8 @@ def mailing_compose(request, pk=None):
         mailing = submission.mailing_save_draft(
             mailing=mailing, user=request.user, account=data["account"], mode=data["mode"],
             subject=data["subject"], body_text=data["body_text"], body_html=data["body_html"],
-            audience=form.audience(), uploads=data["attachments"])
+            audience=form.audience(), uploads=data["attachments"],
+            compose_token=data["compose_token"])
         return redirect("mailings:mailing_detail", mailing.pk)
     return render(request, "mailing/mailing_compose.html", {
         "form": form, "mailing": mailing, "templates": _templates_for(request.user),
@@ -102,8 +104,10 @@ def mailing_detail(request, pk):
     recipients = selectors_mailings.recipients_of(mailing, status=status, search=search)
     query = request.GET.copy()
     query.pop("page", None)
+    counts = selectors_mailings.mailing_counts(mailing)
     return render(request, "mailing/mailing_detail.html", {
-        "mailing": mailing, "counts": selectors_mailings.mailing_counts(mailing),
+        "mailing": mailing, "counts": counts,
+        "status_label": selectors_mailings.mailing_status_label(mailing, counts),
         "page": Paginator(recipients, 50).get_page(request.GET.get("page")),
         "filters": filters, "query": query.urlencode(),
         "can_act": selectors.accounts_user_may_send_from(request.user).filter(
@@ -158,35 +162,49 @@ def mailing_test(request, pk):
 def mailing_send(request, pk):
     mailing = _own_mailing(request, pk)
     try:
-        submission.mailing_submit(mailing=mailing)
+        submitted = submission.mailing_submit(mailing=mailing)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
-        messages.success(request, _("The mailing is on its way."))
+        if getattr(submitted, "enqueued", True):
+            messages.success(request, _("The mailing is on its way."))
+        else:
+            messages.warning(request, _(
+                "The mailing is saved and queued, but the queue service cannot be reached "
+                "right now: it will leave by itself as soon as the service is back."))
     return redirect("mailings:mailing_detail", mailing.pk)
-
-
-ACTIONS = {
-    "pause": (submission.mailing_pause, _("Mailing paused.")),
-    "resume": (submission.mailing_resume, _("Mailing resumed.")),
-    "cancel": (submission.mailing_cancel, _("Mailing cancelled: what had left is listed below.")),
-}
 
 
 @require_POST
 @permission_required(SEND)
 def mailing_action(request, pk, action):
-    if action not in {*ACTIONS, "retry"}:
-        raise Http404
     mailing = _own_mailing(request, pk)
-    if action == "retry":
+    cancelled = mailing.status == Mailing.Status.CANCELLED
+    if action == "pause":
+        submission.mailing_pause(mailing=mailing)
+        messages.success(request, _("Mailing paused."))
+    elif action == "resume":
+        submission.mailing_resume(mailing=mailing)
+        messages.success(request, _("Mailing resumed."))
+    elif action == "cancel":
+        count = submission.mailing_cancel(mailing=mailing)
+        messages.success(request, ngettext(
+            "Mailing cancelled: %(count)d message will not be sent. What had left is listed "
+            "below.", "Mailing cancelled: %(count)d messages will not be sent. What had left "
+            "is listed below.", count) % {"count": count})
+    elif action == "retry":
         count = submission.mailing_retry_failed(mailing=mailing)
-        messages.success(request, _("%(count)d failed recipients queued again.")
-                         % {"count": count})
+        if cancelled:
+            text = ngettext("%(count)d failed recipient queued again; the mailing stays "
+                            "cancelled for everyone else.", "%(count)d failed recipients "
+                            "queued again; the mailing stays cancelled for everyone else.",
+                            count)
+        else:
+            text = ngettext("%(count)d failed recipient queued again.",
+                            "%(count)d failed recipients queued again.", count)
+        messages.success(request, text % {"count": count})
     else:
-        service, text = ACTIONS[action]
-        service(mailing=mailing)
-        messages.success(request, text)
+        raise Http404
     return redirect("mailings:mailing_detail", mailing.pk)
 
 
@@ -195,8 +213,14 @@ def mailing_action(request, pk, action):
 def message_resend(request, pk, message_pk):
     mailing = _own_mailing(request, pk)
     message = get_object_or_404(Message, pk=message_pk, mailing=mailing)
-    submission.message_resend(message=message)
-    messages.success(request, _("The message will be sent again."))
+    if not submission.message_resend(message=message):
+        messages.info(request, _("This message is no longer waiting for a decision."))
+    elif mailing.status == Mailing.Status.CANCELLED:
+        messages.success(request, _("The message will be sent again, with the same Message-ID; "
+                                    "the mailing stays cancelled for everyone else."))
+    else:
+        messages.success(request, _("The message will be sent again, with the same Message-ID, "
+                                    "so that a mailbox that already has it can recognise it."))
     return redirect("mailings:mailing_detail", mailing.pk)
 
 
@@ -204,7 +228,8 @@ def message_resend(request, pk, message_pk):
 def mailing_progress(request, pk):
     mailing = _visible_mailing(request, pk)
     counts = selectors_mailings.mailing_counts(mailing)
-    return JsonResponse({"status": mailing.status, "status_label": mailing.get_status_display(),
+    return JsonResponse({"status": mailing.status,
+                         "status_label": selectors_mailings.mailing_status_label(mailing, counts),
                          "counts": counts, "paused_reason": mailing.account.paused_reason})
 
 

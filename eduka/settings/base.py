@@ -248,10 +248,15 @@ MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=60)
 MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=50)
 MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=120.0)
 # Back-off after each temporary failure, in seconds; the last value repeats.
-MAILING_RETRY_SCHEDULE = [60, 300, 900, 1800, 3600, 7200, 14400]
+MAILING_RETRY_SCHEDULE = env.list("MAILING_RETRY_SCHEDULE", cast=int,
+                                  default=[60, 300, 900, 1800, 3600, 7200, 14400])
 # After this long, a message still failing temporarily is recorded as failed.
 MAILING_MAX_LIFETIME = env.int("MAILING_MAX_LIFETIME", default=48 * 3600)
 MAILING_SWEEP_SECONDS = env.int("MAILING_SWEEP_SECONDS", default=30)
+# Every sending process beats this often; one silent for MAILING_WORKER_DEAD_SECONDS is dead
+# (killed) and its claims and slots are freed by the others (mailing/heartbeat.py).
+MAILING_HEARTBEAT_SECONDS = env.float("MAILING_HEARTBEAT_SECONDS", default=2.0)
+MAILING_WORKER_DEAD_SECONDS = env.float("MAILING_WORKER_DEAD_SECONDS", default=10.0)
 # Data-change alerts: changes made within this delay travel in one digest.
 CHANGE_ALERT_DELAY_SECONDS = env.float("CHANGE_ALERT_DELAY_SECONDS", default=5.0)
 # Personal data kept no longer than needed (GDPR): alerted changes, received messages.

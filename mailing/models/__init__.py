@@ -1,7 +1,8 @@
 from .inbound import InboundMessage
 from .mailings import Attachment, Mailing, MailingTemplate, Message, Recipient, SuppressedAddress
-from .sending_accounts import AccountSlot, SendingAccount
+from .sending_accounts import AccountSlot, SendingAccount, WorkerProcess
 from .system_templates import SystemMailTemplate
 
 __all__ = ["AccountSlot", "Attachment", "InboundMessage", "Mailing", "MailingTemplate",
-           "Message", "Recipient", "SendingAccount", "SuppressedAddress", "SystemMailTemplate"]
+           "Message", "Recipient", "SendingAccount", "SuppressedAddress", "SystemMailTemplate",
+           "WorkerProcess"]

@@ -79,12 +79,17 @@ class Mailing(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the compose page when the draft is first saved: a second submission of the same
+    # page (a double click on "Continuer") finds this draft instead of creating another.
+    compose_token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("mailing")
         verbose_name_plural = _("mailings")
         indexes = [models.Index(fields=["account", "-created_at"])]
+        constraints = [models.UniqueConstraint(fields=["created_by", "compose_token"],
+                                               name="mailing_compose_token_unique")]
         permissions = [("send_mailings", _("Can compose and send mailings")),
                        ("manage_templates", _("Can manage mailing templates"))]
 
@@ -148,6 +153,9 @@ class Message(models.Model):
     # Set just before DATA and cleared with the result: a message found with it set after a
     # worker died may or may not have left, and is marked uncertain rather than re-sent.
     in_flight_at = models.DateTimeField(null=True, blank=True)
+    # A person asked for this message again after its mailing was cancelled ("retry failed",
+    # "resend"): it leaves although the mailing stays cancelled for everyone else.
+    requested_after_cancel = models.BooleanField(default=False)
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     smtp_text = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

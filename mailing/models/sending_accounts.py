@@ -108,6 +108,12 @@ class SendingAccount(models.Model):
         return f"<SendingAccount {self.pk} {self.name!r}>"
 
     @property
+    def parallel_connections(self) -> int:
+        """How many connections may send at once: one when sends are paced (so the delay
+        holds across every worker), `max_connections` otherwise."""
+        return 1 if self.send_delay > 0 else self.max_connections
+
+    @property
     def is_configured(self) -> bool:
         return bool(self.kind) and bool(self.envelope_from)
 
@@ -149,3 +155,20 @@ class AccountSlot(models.Model):
 
     def __str__(self):
         return f"{self.account_id}#{self.number}"
+
+
+class WorkerProcess(models.Model):
+    """A live worker process, as its heartbeat says.
+
+    Every process that sends (each Celery pool child) refreshes its row every
+    MAILING_HEARTBEAT_SECONDS from a thread of its own, and names its claims and slots after its
+    `key` ("host:pid:boot-id/..."). A row whose heartbeat is older than
+    MAILING_WORKER_DEAD_SECONDS belongs to a dead process — killed, even with SIGKILL — whose
+    claims and slots the other workers free at once, long before the leases expire."""
+
+    key = models.CharField(max_length=200, unique=True)
+    beat_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.key
