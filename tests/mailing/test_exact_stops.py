@@ -197,3 +197,27 @@ def test_it_saves_one_draft_when_the_compose_page_is_sent_twice(secretary_client
         "compose_token"]
     secretary_client.post("/emails/new/", data)
     assert Mailing.objects.filter(created_by=secretary).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_tells_the_sender_when_the_queue_service_is_down(secretary_client, secretary,
+                                                            smtp_server_factory, school):
+    from eduka.celery import app
+    from tests.workers import _reset_connections
+
+    account = make_account(smtp_server_factory())
+    account.users.add(secretary)
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.BCC, subject="Sortie",
+                           body="Bonjour", audience={"addresses": ["a@example.org"]})
+    saved = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there: refused at once
+    _reset_connections()
+    try:
+        response = secretary_client.post(f"/emails/{mailing.pk}/send/", follow=True)
+    finally:
+        app.conf.broker_url = saved
+        _reset_connections()
+    page = response.content.decode()
+    assert "partira de lui-même dès que le service sera rétabli" in page
+    assert "L'envoi est en cours" not in page
+    assert Message.objects.filter(mailing=mailing, status=S.QUEUED).count() == 1
