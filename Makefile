@@ -55,9 +55,15 @@ check-deploy: setup
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts
 
-# Sending benchmark (prints figures, asserts nothing): `make bench`, or `make bench N=20000`.
-# Runs in a throw-away SQLite database and broker folder; see bench/run.py.
-N ?= 2000
+# Sending benchmark (prints figures, asserts nothing): `make bench`, or `make bench N=20000`,
+# in a throw-away SQLite database and broker folder (bench/run.py). `make bench STACK=prod`
+# runs it on PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL; a throw-away database) with
+# 4 workers x 4 connections, N = 100,000 by default (bench/prod.py).
+STACK ?= embedded
 .PHONY: bench
 bench: setup
-	$(PY) bench/run.py --n $(N)
+ifeq ($(STACK),prod)
+	$(PY) bench/prod.py --n $(or $(N),100000)
+else
+	$(PY) bench/run.py --n $(or $(N),2000)
+endif

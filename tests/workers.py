@@ -30,13 +30,14 @@ def database_url() -> str:
            f"{config['NAME']}"
 
 
-def broker_config(tmp_path: Path) -> tuple[dict, dict]:
-    """The Celery settings and the matching environment for a worker process."""
+def broker_config(tmp_path: Path, shared: Path | None = None) -> tuple[dict, dict]:
+    """The Celery settings and the matching environment for a worker process. Workers given
+    the same `shared` folder share one file-system broker, as workers share Redis."""
     broker_url = os.environ.get("CELERY_BROKER_URL", "filesystem://")
     env = {"CELERY_BROKER_URL": broker_url}
     conf = {"broker_url": broker_url}
     if broker_url.startswith("filesystem://"):
-        folder = tmp_path / "broker"
+        folder = (shared or tmp_path) / "broker"
         for sub in ("queue", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         env["CELERY_BROKER_FOLDER"] = str(folder)
@@ -71,10 +72,11 @@ def _reset_connections():
 
 @contextlib.contextmanager
 def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None,
-                   queues: str = ""):
-    """Yield (queue name, process) for a live worker; the app in this process targets it."""
+                   queues: str = "", shared_broker: Path | None = None):
+    """Yield (queue name, process) for a live worker; the app in this process targets it.
+    Several workers of one test pass the same `shared_broker` folder."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    conf, env = broker_config(tmp_path)
+    conf, env = broker_config(tmp_path, shared_broker)
     queue = f"test-{uuid.uuid4().hex[:12]}"
     saved = {key: app.conf.get(key) for key in conf}
     app.conf.update(conf)

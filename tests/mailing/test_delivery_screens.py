@@ -59,8 +59,8 @@ def test_the_message_page_and_the_export_show_the_delivery_report(secretary_clie
     page = secretary_client.get(reverse("mailings:message_detail",
                                         args=[tracked_mailing.pk, message.pk])).content.decode()
     assert "User unknown" in page
-    export = secretary_client.get(reverse("mailings:mailing_export",
-                                          args=[tracked_mailing.pk])).content.decode()
+    export = b"".join(secretary_client.get(reverse(
+        "mailings:mailing_export", args=[tracked_mailing.pk])).streaming_content).decode()
     assert f'failed;5.1.1;"{DIAGNOSTIC}"' in export  # quoted: it holds ";"
 
 

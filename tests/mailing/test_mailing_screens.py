@@ -107,7 +107,9 @@ def test_it_exports_csv_and_searches_history(secretary_client, account, secretar
     with django_capture_on_commit_callbacks(execute=False):
         mailing_submit(mailing=mailing)
     export = secretary_client.get(reverse("mailings:mailing_export", args=[mailing.pk]))
-    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    assert export.streaming
+    content = b"".join(export.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content), delimiter=";"))
     assert len(rows) == 3
     found = secretary_client.get(reverse("mailings:mailing_list"), {"q": "zoe"})
     assert [r.email for r in found.context["page"]] == ["zoe@example.org"]

@@ -44,9 +44,10 @@ def test_it_holds_the_delay_across_two_workers_and_two_mailings(
                              body="y", audience={"addresses": _addresses(4, prefix=p)})
                 for p in ("a", "b")]
     env = {**queues}
-    with running_worker(tmp_path / "w1", extra_env=env,
+    with running_worker(tmp_path / "w1", shared_broker=tmp_path, extra_env=env,
                         queues=",".join(queues.values())), \
-            running_worker(tmp_path / "w2", extra_env=env, queues=",".join(queues.values())):
+            running_worker(tmp_path / "w2", shared_broker=tmp_path,
+                           extra_env=env, queues=",".join(queues.values())):
         for mailing in mailings:
             mailing_submit(mailing=mailing)  # enqueues on commit (autocommit here)
             enqueue_account(account.pk)
@@ -67,7 +68,7 @@ def test_it_loses_nothing_and_sends_nothing_twice_when_a_worker_is_killed(
     mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN, subject="x",
                            body="y", audience={"addresses": addresses})
     env = {**queues, "MAILING_LEASE_SECONDS": "3", "MAILING_BATCH_SIZE": "20"}
-    with running_worker(tmp_path / "w1", extra_env=env,
+    with running_worker(tmp_path / "w1", shared_broker=tmp_path, extra_env=env,
                         queues=",".join(queues.values())) as (_, worker):
         mailing_submit(mailing=mailing)
         enqueue_account(account.pk)
@@ -78,7 +79,8 @@ def test_it_loses_nothing_and_sends_nothing_twice_when_a_worker_is_killed(
     assert killed_at < 300
     time.sleep(3.5)  # the dead worker's leases expire
     assert recover_expired() == [account.pk]
-    with running_worker(tmp_path / "w2", extra_env=env, queues=",".join(queues.values())):
+    with running_worker(tmp_path / "w2", shared_broker=tmp_path,
+                        extra_env=env, queues=",".join(queues.values())):
         enqueue_account(account.pk)
         _wait(lambda: not Message.objects.filter(
             mailing=mailing, status__in=[S.QUEUED, S.SENDING, S.DEFERRED]).exists(),

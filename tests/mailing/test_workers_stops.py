@@ -51,6 +51,16 @@ def _wait(predicate, timeout, message, *, every=None):
     raise AssertionError(message() if callable(message) else message)
 
 
+def _ready(*folders):
+    """Wait until every worker started in these folders says it is ready."""
+    def all_ready():
+        logs = [log for folder in folders for log in folder.glob("worker-*.log")]
+        return len(logs) == len(folders) and all(
+            " ready." in log.read_text(errors="replace") for log in logs)
+
+    _wait(all_ready, 60, "a worker did not start")
+
+
 def _addresses(count, prefix):
     return [f"{prefix}{n}@example.org" for n in range(count)]
 
@@ -114,8 +124,8 @@ def test_it_accounts_for_every_recipient_whatever_the_stop_and_the_drop(
            "MAILING_BATCH_SIZE": "4"}
     listen = ",".join(queues.values())
     summary = {}
-    with running_worker(tmp_path / "w1", extra_env=env, queues=listen), \
-            running_worker(tmp_path / "w2", extra_env=env, queues=listen):
+    with running_worker(tmp_path / "w1", shared_broker=tmp_path, extra_env=env, queues=listen), \
+            running_worker(tmp_path / "w2", shared_broker=tmp_path, extra_env=env, queues=listen):
         for action in ("pause", "resume", "cancel", "retry_failed", "resend_uncertain"):
             addresses = _addresses(24, prefix=f"{action}-")
             server._refuse_recipients = {a: "550 5.1.1 User unknown" for a in addresses[:2]}
@@ -190,9 +200,11 @@ def test_it_sends_a_killed_workers_claims_within_seconds(
     # Leases far longer than the bound: only the heartbeat can explain a prompt recovery.
     env = {**queues, "MAILING_LEASE_SECONDS": "300", "MAILING_BATCH_SIZE": "40"}
     listen = ",".join(queues.values())
-    with running_worker(tmp_path / "w1", extra_env=env, queues=listen) as (_, first), \
-            running_worker(tmp_path / "w2", extra_env=env, queues=listen) as (_, second):
-        time.sleep(3)  # both pools are up: the two tasks go to the two workers
+    with running_worker(tmp_path / "w1", shared_broker=tmp_path,
+                        extra_env=env, queues=listen) as (_, first), \
+            running_worker(tmp_path / "w2", shared_broker=tmp_path,
+                           extra_env=env, queues=listen) as (_, second):
+        _ready(tmp_path / "w1", tmp_path / "w2")  # the two tasks go to the two workers
         mailing_submit(mailing=mailing)
         claims, holder = [], None
 
@@ -238,7 +250,7 @@ def test_it_starts_a_mailing_on_every_connection_at_once(
     env = {**queues, "MAILING_BATCH_SIZE": "10"}
     with running_worker(tmp_path / "w", concurrency=4, extra_env=env,
                         queues=",".join(queues.values())):
-        time.sleep(3)  # the pool is up, so that what is measured is the engine
+        _ready(tmp_path / "w")  # so that what is measured is the engine, not the start
         submitted = time.monotonic()
         mailing_submit(mailing=mailing)
         _wait(lambda: server.max_active_sessions >= 4, 15,
@@ -266,3 +278,28 @@ def test_it_shows_a_mailing_done_when_its_last_recipient_is_recorded(
         assert Message.objects.filter(mailing=long, status__in=PENDING).exists()
         _wait(lambda: Mailing.objects.get(pk=long.pk).status == Mailing.Status.DONE, 30,
               "the long mailing did not finish")
+
+
+def test_it_holds_the_accounts_connection_limit_across_workers(
+        tmp_path, smtp_server_factory, secretary, school, queues):
+    """Two worker processes (as on two machines: each its own pool, its own processes) with
+    more pool processes between them than the account may use connections."""
+    server = smtp_server_factory(latency=0.05)
+    account = make_account(server, max_connections=3)
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN, subject="m",
+                           body="x", audience={"addresses": _addresses(120, prefix="m")})
+    env = {**queues, "MAILING_BATCH_SIZE": "5"}
+    listen = ",".join(queues.values())
+    with running_worker(tmp_path / "a", shared_broker=tmp_path, concurrency=2,
+                        extra_env=env, queues=listen), \
+            running_worker(tmp_path / "b", shared_broker=tmp_path, concurrency=2,
+                           extra_env=env, queues=listen):
+        _ready(tmp_path / "a", tmp_path / "b")
+        mailing_submit(mailing=mailing)
+        for _ in range(3):  # more tasks than slots, as beat's sweep would add
+            enqueue_account(account.pk)
+        _wait(lambda: Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.DONE, 60,
+              "the mailing did not finish")
+    print(f"at most {server.max_active_sessions} SMTP sessions at once (limit 3)")
+    assert server.max_active_sessions == 3
+    assert Counter(r for m in server.received for r in m.rcpt_tos).most_common(1)[0][1] == 1
