@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -24,6 +25,14 @@ from .models import User
 from .profiles import profile_permission_labels
 
 MANAGE_USERS = "accounts.manage_users"
+
+
+def login_locked(request, original_response=None, credentials=None):
+    """What django-axes answers while logins are suspended for an account or an address: the
+    same page either way, so it tells nothing about whether the account exists."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "accounts/login_locked.html", {"lockout_minutes": minutes},
+                  status=429)
 
 
 class LoginView(auth_views.LoginView):

@@ -4,6 +4,7 @@ Each variable is documented in the README's configuration table. Secrets have no
 `dev` and `test` provide throw-away ones, `production` refuses to start without them.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Login attempts limited per account and per IP (django-axes).
+    "axes",
     "accounts",
     "school",
     "mailing",
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "notifications.changes.ChangeAuthorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "eduka.urls"
@@ -107,7 +112,24 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.ProfileBackend"]
+# django-axes first: a locked-out account or address is refused before any password check.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginLimitBackend",
+                           "accounts.backends.ProfileBackend"]
+# Failed logins: after LOGIN_FAILURE_LIMIT failures for one account, or from one IP address
+# (counted separately), logins are refused — even with the right password — until
+# LOGIN_LOCKOUT_MINUTES have passed since the last failure. The page says nothing about
+# whether the account exists (failures are counted for unknown addresses too).
+AXES_ENABLED = env.bool("LOGIN_LIMITS_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (an e-mail address)
+AXES_USERNAME_CALLABLE = "accounts.backends.login_attempt_username"
+AXES_CLIENT_IP_CALLABLE = "eduka.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked"
+AXES_RESET_ON_SUCCESS = True
+# No log of every successful login (addresses, browsers): personal data nobody reads.
+AXES_DISABLE_ACCESS_LOG = True
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
