@@ -40,11 +40,13 @@ def user_for_token(token: str) -> User | None:
 
 def send_validation(user: User) -> None:
     from mailing.automated import system_mail_to_user
+    from mailing.system_templates import link_lifetime
 
     link = settings.SITE_URL + reverse("accounts:signup_validate",
                                        kwargs={"token": validation_token(user)})
     system_mail_to_user("signup_validation", user, context={
-        "lien": link, "delai_heures": settings.EMAIL_VALIDATION_TIMEOUT // 3600})
+        "lien": link, "delai": link_lifetime(settings.EMAIL_VALIDATION_TIMEOUT),
+                    "delai_heures": settings.EMAIL_VALIDATION_TIMEOUT // 3600})
 
 
 @transaction.atomic

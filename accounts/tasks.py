@@ -19,6 +19,7 @@ def password_reset_send(email: str) -> None:
     from django.utils.http import urlsafe_base64_encode
 
     from mailing.automated import system_mail_to_user
+    from mailing.system_templates import link_lifetime
 
     for user in PasswordResetForm().get_users(email):
         # The link is built from the configured site URL, never from a request's Host.
@@ -27,6 +28,7 @@ def password_reset_send(email: str) -> None:
             "token": default_token_generator.make_token(user)})
         system_mail_to_user("password_reset", user, context={
             "lien": settings.SITE_URL + path,
+            "delai": link_lifetime(settings.PASSWORD_RESET_TIMEOUT),
             "delai_heures": settings.PASSWORD_RESET_TIMEOUT // 3600})
 
 
@@ -49,6 +51,7 @@ def email_change_send(user_id: int, new_email: str) -> None:
     from django.urls import reverse
 
     from mailing.automated import system_mail
+    from mailing.system_templates import link_lifetime
 
     from .email_change import link_for
     from .models import User
@@ -64,6 +67,7 @@ def email_change_send(user_id: int, new_email: str) -> None:
     system_mail("email_change_confirm", to_email=new_email, to_name=user.get_full_name(),
                 first_name=user.first_name, last_name=user.last_name, context={
                     "lien": link_for(user, new_email), "nouvelle_adresse": new_email,
+                    "delai": link_lifetime(settings.EMAIL_VALIDATION_TIMEOUT),
                     "delai_heures": settings.EMAIL_VALIDATION_TIMEOUT // 3600})
 
 

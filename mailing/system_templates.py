@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .templating import TemplateProblem, Vocabulary, compile_template, template_errors
@@ -38,6 +38,7 @@ COMMON_VARIABLES = [
     ("site.url", _("Address of the application")),
 ]
 LINK = ("lien", _("The link to open"))
+LIFETIME = ("delai", _("Time before the link expires, in words (“30 minutes”, “48 heures”)"))
 HOURS = ("delai_heures", _("Hours before the link expires"))
 ENFANT_PRENOM = ("enfant.prenom", _("The child's first name"))
 ENFANT_NOM = ("enfant.nom", _("The child's last name"))
@@ -65,19 +66,20 @@ class SystemMail:
 SYSTEM_MAILS: dict[str, SystemMail] = {mail.key: mail for mail in [
     SystemMail("signup_validation", _("Parent sign-up: validation link"),
                _("Sent when a parent creates an account; the account stays inactive until the "
-                 "link is confirmed."), [LINK, HOURS], required=("lien",)),
+                 "link is confirmed."), [LINK, LIFETIME, HOURS], required=("lien",)),
     SystemMail("signup_existing", _("Parent sign-up: address already registered"),
                _("Sent instead of a validation link when the address already has an account, "
                  "so that the sign-up page never tells who is registered."), [LINK]),
     SystemMail("password_reset", _("Password reset link"),
                _("Sent when someone asks to reset a password (nothing is sent for an unknown "
-                 "address)."), [LINK, HOURS], required=("lien",)),
+                 "address)."), [LINK, LIFETIME, HOURS], required=("lien",)),
     SystemMail("password_changed", _("Password changed"),
                _("Sent after a password was changed or reset."), []),
     SystemMail("email_change_confirm", _("E-mail change: confirmation link"),
                _("Sent to the new address when a user asks to change theirs; nothing changes "
                  "until the link is confirmed."),
-               [LINK, HOURS, ("nouvelle_adresse", _("The new address"))], required=("lien",)),
+               [LINK, LIFETIME, HOURS, ("nouvelle_adresse", _("The new address"))],
+               required=("lien",)),
     SystemMail("email_change_taken", _("E-mail change: address already used"),
                _("Sent to the new address instead of a link when another account already uses "
                  "it (the requester is told nothing more)."), [LINK]),
@@ -175,6 +177,16 @@ def render_system_mail(key: str, context: dict, *, language: str | None = None
     return render_sources(key, *default_source(key, language), context)
 
 
+def link_lifetime(seconds: int) -> str:
+    """How long a mailed link lives, as the mail says it: in minutes under an hour ("expires
+    in 30 minutes", never "in 0 hours"), in hours otherwise."""
+    if seconds < 3600:
+        minutes = max(1, seconds // 60)
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    hours = seconds // 3600
+    return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+
+
 def sample_context(key: str) -> dict:
     """Plausible values for previews: every variable of ``key`` filled in."""
     context = {
@@ -184,6 +196,7 @@ def sample_context(key: str) -> dict:
                   "adresse": "12 rue des Écoles, 69003 Lyon", "telephone": "01 99 00 12 34"},
         "site": {"url": settings.SITE_URL},
         "lien": f"{settings.SITE_URL}/…",
+        "delai": link_lifetime(48 * 3600),
         "delai_heures": 48,
         "nouvelle_adresse": "f.dubois@example.org",
         "enfant": {"prenom": "Noé", "nom": "Dubois", "classe": "CE1 A"},

@@ -117,3 +117,17 @@ def test_an_administrator_sends_a_reset_link_from_the_user_screen(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         admin_client.post(reverse("accounts:user_send_reset", args=[user.pk]))
     assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize(("timeout", "says"), [(1800, "expire dans 30 minutes"),
+                                               (60, "expire dans 1 minute"),
+                                               (3600, "expire dans 1 heure"),
+                                               (86400, "expire dans 24 heures")])
+def test_it_says_how_long_the_link_lives_in_words(system, sink, settings, timeout, says):
+    settings.PASSWORD_RESET_TIMEOUT = timeout
+    make_user(email="parent@example.org")
+    password_reset_send("parent@example.org")
+    send_account_work(system.pk)
+    text = sink.received[0].message().get_body(("plain",)).get_content()
+    assert says + "." in text
+    assert "0 heures" not in text
