@@ -302,3 +302,57 @@ def test_it_refuses_a_message_over_the_size_limit(settings, account):
         assert "552" in str(error.value)
     finally:
         controller.stop()
+
+
+def test_a_generic_status_uses_the_diagnostics_code_and_suppresses_the_address(
+        inbound, account, secretary, school):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, verp = _report("exim_generic_status", recipient.message, "gone@example.org")
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.delivery_status) == (S.BOUNCED, "5.1.1")
+    # Both codes kept verbatim for staff: the report's own Status, then the diagnostic.
+    assert recipient.delivery_diagnostic == (
+        "Status: 5.0.0; smtp; 550 5.1.1 <gone@example.org>: Recipient address rejected: "
+        "User unknown")
+    reason = SuppressedAddress.objects.get(email="gone@example.org").reason
+    assert reason.startswith("5.1.1 Status: 5.0.0; smtp; 550 5.1.1")
+
+
+@pytest.mark.parametrize("name,status,suppressed", [
+    ("qmail_over_quota", "5.2.2", False),
+    ("isp_mailbox_full_fr", "5.2.2", False),
+    ("qmail_no_such_user", "5.1.1", True),
+    ("isp_unknown_user_fr", "5.1.1", True),
+])
+def test_a_prose_bounce_without_a_code_is_a_soft_or_hard_bounce(
+        inbound, account, secretary, school, name, status, suppressed):
+    mailing = _send_mailing(account, secretary, ["gone@example.org", "ok@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, verp = _report(name, recipient.message, "gone@example.org")
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.delivery_status) == (S.BOUNCED, status)
+    assert recipient.delivery_diagnostic  # the sentence, as the server wrote it
+    assert recipient.delivery_diagnostic in raw.decode()
+    assert SuppressedAddress.objects.filter(email="gone@example.org").exists() == suppressed
+    assert _recipient(mailing, "ok@example.org").status == S.SENT
+
+
+@pytest.mark.parametrize("name,mail_from", [
+    ("human_reply_quoting_bounce", "gone@example.org"),
+    ("human_reply_quoting_bounce", ""),
+    ("auto_reply_mailbox_full", ""),
+])
+def test_a_reply_quoting_a_bounce_sentence_changes_nothing(
+        inbound, account, relay, secretary, school, name, mail_from):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, verp = _report(name, recipient.message, "gone@example.org")
+    for rcpt in (verp, f"inscriptions@{DOMAIN}"):
+        _deliver(inbound, raw, [rcpt], mail_from=mail_from)
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.delivery_action) == (S.SENT, "")
+    assert not SuppressedAddress.objects.exists()
+    assert InboundMessage.objects.filter(outcome="tracked").count() == 0
