@@ -26,8 +26,11 @@ to the message it names instead of being forwarded.
 """
 
 import hashlib
+import ipaddress
 import logging
+import time
 import traceback
+from collections import deque
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
@@ -306,11 +309,108 @@ class InboundHandler:
         return "250 2.0.0 OK"
 
 
+class ConnectionLimiter:
+    """Per client address: connections open at once and connections opened in the last
+    minute. Used only from the server's event loop (one thread): no locking needed."""
+
+    def __init__(self, *, concurrent: int, per_minute: int):
+        self.concurrent, self.per_minute = concurrent, per_minute
+        self.open: dict[str, int] = {}
+        self.opened: dict[str, deque[float]] = {}
+
+    @staticmethod
+    def key(peer) -> str:
+        host = str(peer[0]) if peer else ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return host
+        if address.version == 6:
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            # One IPv6 host has a whole /64 to itself.
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
+
+    def admit(self, key: str) -> str | None:
+        """None if the connection may go on (it is counted); otherwise the reason."""
+        now = time.monotonic()
+        recent = self.opened.setdefault(key, deque())
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if self.open.get(key, 0) >= self.concurrent:
+            return "too many connections"
+        if len(recent) >= self.per_minute:
+            return "too many connections per minute"
+        recent.append(now)
+        self.open[key] = self.open.get(key, 0) + 1
+        return None
+
+    def release(self, key: str) -> None:
+        left = self.open.get(key, 0) - 1
+        if left > 0:
+            self.open[key] = left
+        else:
+            self.open.pop(key, None)
+            if not self.opened.get(key):
+                self.opened.pop(key, None)
+
+
+TOO_MANY = "421 4.7.0 Too many connections from your address, try again later"
+
+
+def _limited_smtp(limiter: ConnectionLimiter):
+    from aiosmtpd.smtp import SMTP
+
+    class LimitedSMTP(SMTP):
+        """aiosmtpd's server, answering 421 4.7.0 and closing when the client's address is
+        over its limits (instead of the 220 greeting)."""
+
+        _limit_key: str | None = None
+        _refused: str | None = None
+
+        def connection_made(self, transport):
+            if self.transport is None:  # not the STARTTLS re-entry
+                key = limiter.key(transport.get_extra_info("peername"))
+                self._refused = limiter.admit(key)
+                if self._refused:
+                    logger.warning("Inbound SMTP: %s from %s, answered 421", self._refused,
+                                   key)
+                else:
+                    self._limit_key = key
+            super().connection_made(transport)
+
+        def connection_lost(self, error):
+            if self._limit_key is not None:
+                limiter.release(self._limit_key)
+                self._limit_key = None
+            super().connection_lost(error)
+
+        async def _handle_client(self):
+            if self._refused:
+                await self.push(TOO_MANY)
+                self.transport.close()
+                return
+            await super()._handle_client()
+
+    return LimitedSMTP
+
+
 def inbound_controller(*, host: str, port: int):
     """The server, not started: `.start()` / `.stop()` (aiosmtpd runs it in its thread)."""
     from aiosmtpd.controller import Controller
 
-    return Controller(InboundHandler(), hostname=host, port=port,
-                      server_hostname=settings.INBOUND_SMTP_HOSTNAME,
-                      data_size_limit=settings.INBOUND_SMTP_MAX_BYTES,
-                      enable_SMTPUTF8=True)
+    limiter = ConnectionLimiter(
+        concurrent=settings.INBOUND_SMTP_MAX_CONNECTIONS_PER_IP,
+        per_minute=settings.INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP)
+    server_class = _limited_smtp(limiter)
+
+    class LimitedController(Controller):
+        def factory(self):
+            return server_class(self.handler, **self.SMTP_kwargs)
+
+    return LimitedController(InboundHandler(), hostname=host, port=port,
+                             server_hostname=settings.INBOUND_SMTP_HOSTNAME,
+                             data_size_limit=settings.INBOUND_SMTP_MAX_BYTES,
+                             timeout=settings.INBOUND_SMTP_TIMEOUT,
+                             enable_SMTPUTF8=True)

@@ -356,3 +356,93 @@ def test_a_reply_quoting_a_bounce_sentence_changes_nothing(
     assert (recipient.status, recipient.delivery_action) == (S.SENT, "")
     assert not SuppressedAddress.objects.exists()
     assert InboundMessage.objects.filter(outcome="tracked").count() == 0
+
+
+def _greeting(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = sock.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _limited_server(settings, **limits):
+    settings.INTEGRATED_MAIL_DOMAIN = DOMAIN
+    for name, value in limits.items():
+        setattr(settings, f"INBOUND_SMTP_{name}", value)
+    controller = inbound_controller(host="127.0.0.1", port=_free_port())
+    controller.start()
+    return controller
+
+
+def test_300_connections_held_from_one_address_do_not_starve_the_others(settings, account,
+                                                                       relay):
+    controller = _limited_server(settings, MAX_CONNECTIONS_PER_IP=20,
+                                 CONNECTIONS_PER_MINUTE_PER_IP=10_000)
+    held = []
+    try:
+        for _ in range(300):
+            sock = socket.create_connection((controller.hostname, controller.port), timeout=10)
+            held.append(sock)
+        greetings = [_greeting(sock) for sock in held]
+        assert sum(g.startswith(b"220 ") for g in greetings) == 20
+        refused = [g for g in greetings if not g.startswith(b"220 ")]
+        assert len(refused) == 280
+        assert all(g.startswith(b"421 4.7.0 ") for g in refused)
+        # The server closed the refused ones.
+        assert all(sock.recv(1) == b"" for sock, g in zip(held, greetings, strict=True)
+                   if g.startswith(b"421"))
+        # Another address (127.0.0.2 is loopback too on Linux) is greeted and delivers.
+        with smtplib.SMTP(controller.hostname, controller.port,
+                          source_address=("127.0.0.2", 0), timeout=10) as client:
+            client.sendmail("nadia@example.org", [f"inscriptions@{DOMAIN}"], _reply())
+        assert len(relay.received) == 1
+        # Held ones closed: the address gets connections again.
+        for sock in held:
+            sock.close()
+        held = []
+        for _ in range(50):  # the server notices the closes asynchronously
+            with socket.create_connection((controller.hostname, controller.port),
+                                          timeout=10) as sock:
+                if _greeting(sock).startswith(b"220 "):
+                    break
+        else:
+            pytest.fail("127.0.0.1 never got a connection back")
+    finally:
+        for sock in held:
+            sock.close()
+        controller.stop()
+
+
+def test_it_limits_the_connections_per_minute_from_one_address(settings, account):
+    controller = _limited_server(settings, MAX_CONNECTIONS_PER_IP=100,
+                                 CONNECTIONS_PER_MINUTE_PER_IP=5)
+    try:
+        greetings = []
+        for _ in range(8):
+            with socket.create_connection((controller.hostname, controller.port),
+                                          timeout=10) as sock:
+                greetings.append(_greeting(sock))
+                sock.sendall(b"QUIT\r\n")
+        # Controller.start() opened one itself to check that the server is up.
+        assert sum(g.startswith(b"220 ") for g in greetings) == 4
+        assert all(g.startswith(b"421 4.7.0 ") for g in greetings[4:])
+        with smtplib.SMTP(controller.hostname, controller.port,
+                          source_address=("127.0.0.2", 0), timeout=10) as client:
+            assert client.noop()[0] == 250
+    finally:
+        controller.stop()
+
+
+def test_it_drops_a_connection_idle_past_the_timeout(settings, account):
+    controller = _limited_server(settings, TIMEOUT=1)
+    try:
+        with socket.create_connection((controller.hostname, controller.port),
+                                      timeout=10) as sock:
+            assert _greeting(sock).startswith(b"220 ")
+            sock.settimeout(10)
+            assert sock.recv(1024) == b""  # closed by the server after about a second
+    finally:
+        controller.stop()
