@@ -31,6 +31,7 @@ import logging
 import time
 import traceback
 from collections import deque
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
@@ -38,7 +39,9 @@ from email.utils import formataddr, formatdate, getaddresses, make_msgid, parsea
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import translation
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import dsn, tracking
@@ -105,7 +108,7 @@ def is_automatic(message: EmailMessage, mail_from: str) -> bool:
 
 # When one transaction has several recipients, the row shows the most significant outcome.
 _RANK = [Outcome.RECEIVED, Outcome.IGNORED, Outcome.NOT_FORWARDED, Outcome.UNMATCHED,
-         Outcome.TRACKED, Outcome.FORWARDED]
+         Outcome.TRACKED, Outcome.FORWARDED, Outcome.HELD]
 
 
 def _note(inbound: InboundMessage, outcome: str, text: str) -> str:
@@ -137,6 +140,40 @@ def _already_forwarded(inbound: InboundMessage, account: SendingAccount) -> bool
     earlier = (InboundMessage.objects.filter(original_id=inbound.original_id)
                .exclude(pk=inbound.pk).values_list("forwarded_accounts", flat=True))
     return any(account.pk in accounts for accounts in earlier)
+
+
+def forward_cap_reached(account: SendingAccount) -> bool:
+    """REPLY_FORWARD_MAX_PER_HOUR replies forwarded for `account` in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    earlier = InboundMessage.objects.filter(received_at__gte=since).exclude(
+        forwarded_accounts=[]).values_list("forwarded_accounts", flat=True)
+    return sum(account.pk in accounts for accounts in earlier) >= (
+        settings.REPLY_FORWARD_MAX_PER_HOUR)
+
+
+def replies_held_notify(*, account: SendingAccount) -> bool:
+    """Tell the administrators, once per hour and account, that replies are being held.
+    The conditional update is the claim: two sessions holding at once send one notice."""
+    from accounts.models import Profile, User
+
+    from .automated import system_mail_to_user
+
+    now = timezone.now()
+    claimed = SendingAccount.objects.filter(pk=account.pk).filter(
+        Q(replies_held_notified_at__isnull=True)
+        | Q(replies_held_notified_at__lt=now - timedelta(hours=1))).update(
+        replies_held_notified_at=now)
+    if not claimed:
+        return False
+    administrators = User.objects.filter(is_active=True, profile__code=Profile.ADMIN)
+    context = {"compte": {"nom": account.name, "adresse": account.envelope_from},
+               "plafond": settings.REPLY_FORWARD_MAX_PER_HOUR,
+               "lien": settings.SITE_URL.rstrip("/") + reverse("mailings:replies_held")}
+    for administrator in administrators:
+        system_mail_to_user("replies_held", administrator, context=context)
+    logger.warning("Inbound SMTP: replies to account %s held (hourly cap), %d administrators "
+                   "told", account.pk, len(administrators))
+    return True
 
 
 def inbound_process(inbound: InboundMessage) -> None:
@@ -177,6 +214,13 @@ def inbound_process(inbound: InboundMessage) -> None:
             forwarded.add(account.pk)
             notes.append(_note(inbound, Outcome.FORWARDED,
                                f"{address}: already forwarded (the sender retried)"))
+            continue
+        if forward_cap_reached(account):
+            notes.append(_note(inbound, Outcome.HELD,
+                               f"{address}: held, not forwarded (more than "
+                               f"{settings.REPLY_FORWARD_MAX_PER_HOUR} replies in an hour)"))
+            inbound.account = account
+            replies_held_notify(account=account)
             continue
         reply = reply_forward(account=account, original=parsed, raw=raw,
                               mail_from=inbound.mail_from)

@@ -314,3 +314,7 @@ INBOUND_SMTP_MAX_CONNECTIONS_PER_IP = env.int("INBOUND_SMTP_MAX_CONNECTIONS_PER_
 INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP = env.int(
     "INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP", default=120)
 INBOUND_SMTP_TIMEOUT = env.int("INBOUND_SMTP_TIMEOUT", default=300)
+# Replies forwarded per integrated account per hour; beyond it replies are held for the school
+# to read on the "Replies held" page (a flood, or a loop we did not recognise, cannot turn the
+# relay into a spam cannon), and administrators are told once per hour.
+REPLY_FORWARD_MAX_PER_HOUR = env.int("REPLY_FORWARD_MAX_PER_HOUR", default=100)

@@ -3,9 +3,12 @@
 
 import smtplib
 import socket
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from mailing.audience import Audience, resolve
 from mailing.engine import send_account_work
@@ -14,7 +17,7 @@ from mailing.models import InboundMessage, Message, Recipient, SuppressedAddress
 from mailing.rendering import verp_address
 from mailing.submission import mailing_submit
 from mailing.tracking import suppressed_address_remove
-from tests.mailing.conftest import make_account, make_mailing
+from tests.mailing.conftest import configure_system_account, make_account, make_mailing
 from tests.mailing.samples import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -446,3 +449,60 @@ def test_it_drops_a_connection_idle_past_the_timeout(settings, account):
             assert sock.recv(1024) == b""  # closed by the server after about a second
     finally:
         controller.stop()
+
+
+def _numbered_reply(n: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Nadia Haddad <nadia@example.org>"
+    message["To"] = f"inscriptions@{DOMAIN}"
+    message["Subject"] = f"Re {n}: Réunion"
+    message["Message-ID"] = f"<reply-{n}@example.org>"
+    message.set_content("Nous serons présents jeudi.")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+def test_replies_over_the_hourly_cap_are_held_for_the_school_and_admins_told_once(
+        inbound, account, relay, settings, admin_user, secretary, teacher, client, school):
+    settings.REPLY_FORWARD_MAX_PER_HOUR = 2
+    account.users.add(secretary)
+    system = configure_system_account(relay)
+    raws = [_numbered_reply(n) for n in range(1, 6)]
+    for raw in raws:
+        _deliver(inbound, raw, [f"inscriptions@{DOMAIN}"], mail_from="nadia@example.org")
+    # Two forwarded, three held: stored, not sent on.
+    assert [m.rcpt_tos for m in relay.received] == [["inscriptions@ecole.example.org"]] * 2
+    held = InboundMessage.objects.filter(outcome="held").order_by("pk")
+    assert [bytes(h.raw) for h in held] == raws[2:]
+    assert all(h.account_id == account.pk for h in held)
+
+    # The administrators are told once for the hour, through the System account.
+    relay.clear()
+    send_account_work(system.pk)
+    [notice] = relay.received
+    assert notice.rcpt_tos == ["admin@example.org"]
+    assert "/replies-held/" in notice.message().get_body(("plain",)).get_content()
+
+    # The account's readers see the held replies (sender, subject, date) and the raw bytes.
+    client.force_login(secretary)
+    page = client.get(reverse("mailings:replies_held")).content.decode()
+    for n in (3, 4, 5):
+        assert f"Re {n}: Réunion" in page
+    assert "Nadia Haddad" in page
+    assert "3 réponses retenues" in client.get(reverse("mailings:mailing_list")).content.decode()
+    download = client.get(reverse("mailings:reply_held_raw", args=[held[0].pk]))
+    assert download.status_code == 200
+    assert download.content == raws[2]
+    assert download["Content-Disposition"].startswith("attachment")
+    # Someone who does not read the account sees nothing of it.
+    client.force_login(teacher)
+    assert "Nadia" not in client.get(reverse("mailings:replies_held")).content.decode()
+    assert client.get(reverse("mailings:reply_held_raw", args=[held[0].pk])).status_code == 404
+
+
+def test_the_cap_counts_only_the_last_hour(inbound, account, relay, settings):
+    settings.REPLY_FORWARD_MAX_PER_HOUR = 1
+    _deliver(inbound, _numbered_reply(1), [f"inscriptions@{DOMAIN}"], mail_from="a@example.org")
+    InboundMessage.objects.update(received_at=timezone.now() - timedelta(minutes=61))
+    _deliver(inbound, _numbered_reply(2), [f"inscriptions@{DOMAIN}"], mail_from="a@example.org")
+    assert len(relay.received) == 2
+    assert not InboundMessage.objects.filter(outcome="held").exists()
