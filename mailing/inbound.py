@@ -379,6 +379,10 @@ class ConnectionLimiter:
     def admit(self, key: str) -> str | None:
         """None if the connection may go on (it is counted); otherwise the reason."""
         now = time.monotonic()
+        if len(self.opened) > 10_000:  # forget addresses gone quiet: bounded memory
+            for quiet in [k for k, times in self.opened.items()
+                          if k not in self.open and (not times or times[-1] <= now - 60)]:
+                del self.opened[quiet]
         recent = self.opened.setdefault(key, deque())
         while recent and recent[0] <= now - 60:
             recent.popleft()

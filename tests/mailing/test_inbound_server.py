@@ -12,8 +12,15 @@ from django.utils import timezone
 
 from mailing.audience import Audience, resolve
 from mailing.engine import send_account_work
-from mailing.inbound import inbound_controller
-from mailing.models import InboundMessage, Message, Recipient, SuppressedAddress
+from mailing.inbound import ConnectionLimiter, inbound_controller, replies_held_notify
+from mailing.models import (
+    InboundMessage,
+    Mailing,
+    Message,
+    Recipient,
+    SendingAccount,
+    SuppressedAddress,
+)
 from mailing.rendering import verp_address
 from mailing.submission import mailing_submit
 from mailing.tracking import suppressed_address_remove
@@ -506,3 +513,32 @@ def test_the_cap_counts_only_the_last_hour(inbound, account, relay, settings):
     _deliver(inbound, _numbered_reply(2), [f"inscriptions@{DOMAIN}"], mail_from="a@example.org")
     assert len(relay.received) == 2
     assert not InboundMessage.objects.filter(outcome="held").exists()
+
+
+def test_it_counts_an_ipv6_client_by_its_64_and_forgets_quiet_addresses(monkeypatch):
+    limiter = ConnectionLimiter(concurrent=1, per_minute=10)
+    assert limiter.key(("2001:db8:1:2::5", 25, 0, 0)) == limiter.key(("2001:db8:1:2::9", 25))
+    assert limiter.key(("::ffff:192.0.2.7", 25, 0, 0)) == "192.0.2.7"
+    assert limiter.admit("192.0.2.7") is None
+    assert limiter.admit("192.0.2.7") == "too many connections"
+    limiter.release("192.0.2.7")
+    assert limiter.admit("192.0.2.7") is None
+    limiter.release("192.0.2.7")
+    clock = [1000.0]
+    monkeypatch.setattr("mailing.inbound.time.monotonic", lambda: clock[0])
+    for n in range(10_001):
+        limiter.admit(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+        limiter.release(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+    clock[0] += 61
+    limiter.admit("198.51.100.1")
+    assert len(limiter.opened) <= 2
+
+
+def test_administrators_are_told_again_only_after_an_hour(account, admin_user, school):
+    assert replies_held_notify(account=account)
+    assert not replies_held_notify(account=account)
+    SendingAccount.objects.filter(pk=account.pk).update(
+        replies_held_notified_at=timezone.now() - timedelta(minutes=61))
+    assert replies_held_notify(account=account)
+    notices = Mailing.objects.filter(is_automated=True, audience={"addresses": [admin_user.email]})
+    assert notices.count() == 2
