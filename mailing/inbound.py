@@ -26,8 +26,12 @@ to the message it names instead of being forwarded.
 """
 
 import hashlib
+import ipaddress
 import logging
+import time
 import traceback
+from collections import deque
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
@@ -35,7 +39,9 @@ from email.utils import formataddr, formatdate, getaddresses, make_msgid, parsea
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import translation
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import dsn, tracking
@@ -102,7 +108,7 @@ def is_automatic(message: EmailMessage, mail_from: str) -> bool:
 
 # When one transaction has several recipients, the row shows the most significant outcome.
 _RANK = [Outcome.RECEIVED, Outcome.IGNORED, Outcome.NOT_FORWARDED, Outcome.UNMATCHED,
-         Outcome.TRACKED, Outcome.FORWARDED]
+         Outcome.TRACKED, Outcome.FORWARDED, Outcome.HELD]
 
 
 def _note(inbound: InboundMessage, outcome: str, text: str) -> str:
@@ -134,6 +140,40 @@ def _already_forwarded(inbound: InboundMessage, account: SendingAccount) -> bool
     earlier = (InboundMessage.objects.filter(original_id=inbound.original_id)
                .exclude(pk=inbound.pk).values_list("forwarded_accounts", flat=True))
     return any(account.pk in accounts for accounts in earlier)
+
+
+def forward_cap_reached(account: SendingAccount) -> bool:
+    """REPLY_FORWARD_MAX_PER_HOUR replies forwarded for `account` in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    earlier = InboundMessage.objects.filter(received_at__gte=since).exclude(
+        forwarded_accounts=[]).values_list("forwarded_accounts", flat=True)
+    return sum(account.pk in accounts for accounts in earlier) >= (
+        settings.REPLY_FORWARD_MAX_PER_HOUR)
+
+
+def replies_held_notify(*, account: SendingAccount) -> bool:
+    """Tell the administrators, once per hour and account, that replies are being held.
+    The conditional update is the claim: two sessions holding at once send one notice."""
+    from accounts.models import Profile, User
+
+    from .automated import system_mail_to_user
+
+    now = timezone.now()
+    claimed = SendingAccount.objects.filter(pk=account.pk).filter(
+        Q(replies_held_notified_at__isnull=True)
+        | Q(replies_held_notified_at__lt=now - timedelta(hours=1))).update(
+        replies_held_notified_at=now)
+    if not claimed:
+        return False
+    administrators = User.objects.filter(is_active=True, profile__code=Profile.ADMIN)
+    context = {"compte": {"nom": account.name, "adresse": account.envelope_from},
+               "plafond": settings.REPLY_FORWARD_MAX_PER_HOUR,
+               "lien": settings.SITE_URL.rstrip("/") + reverse("mailings:replies_held")}
+    for administrator in administrators:
+        system_mail_to_user("replies_held", administrator, context=context)
+    logger.warning("Inbound SMTP: replies to account %s held (hourly cap), %d administrators "
+                   "told", account.pk, len(administrators))
+    return True
 
 
 def inbound_process(inbound: InboundMessage) -> None:
@@ -174,6 +214,13 @@ def inbound_process(inbound: InboundMessage) -> None:
             forwarded.add(account.pk)
             notes.append(_note(inbound, Outcome.FORWARDED,
                                f"{address}: already forwarded (the sender retried)"))
+            continue
+        if forward_cap_reached(account):
+            notes.append(_note(inbound, Outcome.HELD,
+                               f"{address}: held, not forwarded (more than "
+                               f"{settings.REPLY_FORWARD_MAX_PER_HOUR} replies in an hour)"))
+            inbound.account = account
+            replies_held_notify(account=account)
             continue
         reply = reply_forward(account=account, original=parsed, raw=raw,
                               mail_from=inbound.mail_from)
@@ -306,11 +353,112 @@ class InboundHandler:
         return "250 2.0.0 OK"
 
 
+class ConnectionLimiter:
+    """Per client address: connections open at once and connections opened in the last
+    minute. Used only from the server's event loop (one thread): no locking needed."""
+
+    def __init__(self, *, concurrent: int, per_minute: int):
+        self.concurrent, self.per_minute = concurrent, per_minute
+        self.open: dict[str, int] = {}
+        self.opened: dict[str, deque[float]] = {}
+
+    @staticmethod
+    def key(peer) -> str:
+        host = str(peer[0]) if peer else ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return host
+        if address.version == 6:
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            # One IPv6 host has a whole /64 to itself.
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
+
+    def admit(self, key: str) -> str | None:
+        """None if the connection may go on (it is counted); otherwise the reason."""
+        now = time.monotonic()
+        if len(self.opened) > 10_000:  # forget addresses gone quiet: bounded memory
+            for quiet in [k for k, times in self.opened.items()
+                          if k not in self.open and (not times or times[-1] <= now - 60)]:
+                del self.opened[quiet]
+        recent = self.opened.setdefault(key, deque())
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if self.open.get(key, 0) >= self.concurrent:
+            return "too many connections"
+        if len(recent) >= self.per_minute:
+            return "too many connections per minute"
+        recent.append(now)
+        self.open[key] = self.open.get(key, 0) + 1
+        return None
+
+    def release(self, key: str) -> None:
+        left = self.open.get(key, 0) - 1
+        if left > 0:
+            self.open[key] = left
+        else:
+            self.open.pop(key, None)
+            if not self.opened.get(key):
+                self.opened.pop(key, None)
+
+
+TOO_MANY = "421 4.7.0 Too many connections from your address, try again later"
+
+
+def _limited_smtp(limiter: ConnectionLimiter):
+    from aiosmtpd.smtp import SMTP
+
+    class LimitedSMTP(SMTP):
+        """aiosmtpd's server, answering 421 4.7.0 and closing when the client's address is
+        over its limits (instead of the 220 greeting)."""
+
+        _limit_key: str | None = None
+        _refused: str | None = None
+
+        def connection_made(self, transport):
+            if self.transport is None:  # not the STARTTLS re-entry
+                key = limiter.key(transport.get_extra_info("peername"))
+                self._refused = limiter.admit(key)
+                if self._refused:
+                    logger.warning("Inbound SMTP: %s from %s, answered 421", self._refused,
+                                   key)
+                else:
+                    self._limit_key = key
+            super().connection_made(transport)
+
+        def connection_lost(self, error):
+            if self._limit_key is not None:
+                limiter.release(self._limit_key)
+                self._limit_key = None
+            super().connection_lost(error)
+
+        async def _handle_client(self):
+            if self._refused:
+                await self.push(TOO_MANY)
+                self.transport.close()
+                return
+            await super()._handle_client()
+
+    return LimitedSMTP
+
+
 def inbound_controller(*, host: str, port: int):
     """The server, not started: `.start()` / `.stop()` (aiosmtpd runs it in its thread)."""
     from aiosmtpd.controller import Controller
 
-    return Controller(InboundHandler(), hostname=host, port=port,
-                      server_hostname=settings.INBOUND_SMTP_HOSTNAME,
-                      data_size_limit=settings.INBOUND_SMTP_MAX_BYTES,
-                      enable_SMTPUTF8=True)
+    limiter = ConnectionLimiter(
+        concurrent=settings.INBOUND_SMTP_MAX_CONNECTIONS_PER_IP,
+        per_minute=settings.INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP)
+    server_class = _limited_smtp(limiter)
+
+    class LimitedController(Controller):
+        def factory(self):
+            return server_class(self.handler, **self.SMTP_kwargs)
+
+    return LimitedController(InboundHandler(), hostname=host, port=port,
+                             server_hostname=settings.INBOUND_SMTP_HOSTNAME,
+                             data_size_limit=settings.INBOUND_SMTP_MAX_BYTES,
+                             timeout=settings.INBOUND_SMTP_TIMEOUT,
+                             enable_SMTPUTF8=True)

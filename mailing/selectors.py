@@ -2,7 +2,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 
-from .models import SendingAccount
+from .models import InboundMessage, SendingAccount
 
 
 def account_list() -> QuerySet[SendingAccount]:
@@ -31,3 +31,11 @@ def accounts_user_may_read(user) -> QuerySet[SendingAccount]:
     if user.profile_id:
         rule |= Q(history_profiles=user.profile_id)
     return SendingAccount.objects.filter(rule).distinct()
+
+
+def replies_held_visible_to(user) -> QuerySet[InboundMessage]:
+    """Replies held by the hourly forwarding cap, for the accounts whose history the user
+    reads (the same rule as mailings: a guessed id of another account is a 404)."""
+    return (InboundMessage.objects.filter(outcome=InboundMessage.Outcome.HELD,
+                                          account__in=accounts_user_may_read(user))
+            .select_related("account"))

@@ -102,6 +102,14 @@ SYSTEM_MAILS: dict[str, SystemMail] = {mail.key: mail for mail in [
                 ("visiteur.email", _("Visitor's e-mail address")),
                 ("visiteur.sujet", _("Subject typed by the visitor")),
                 ("visiteur.message", _("The visitor's message"))]),
+    SystemMail("replies_held", _("Replies held: hourly forwarding cap reached"),
+               _("Sent to the administrators, at most once an hour per account, when an "
+                 "account receives more replies than it may forward in an hour; the others "
+                 "are kept on the “Replies held” page."),
+               [("compte.nom", _("The sending account's name")),
+                ("compte.adresse", _("The sending account's address")),
+                ("plafond", _("Replies forwarded per hour at most")),
+                ("lien", _("Link to the replies held"))]),
     SystemMail("change_alert", _("Data-change alert"),
                _("Sent to staff who subscribed to changes: one message per subscription, "
                  "listing every change of one operation (a digest for a bulk change)."),

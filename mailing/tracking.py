@@ -10,10 +10,14 @@ Status transitions of a recipient (the rules, in one place):
   "bounced": failure evidence wins, since "delivered" reports come from intermediate hops
   (a mailbox that forwards, an alias) while the failure is what the person did not get.
 - `bounced` (Action failed): sent / uncertain / delivered -> bounced, with the report's status
-  and diagnostic kept verbatim. A failure with a 5.x.x status in the hard-bounce classes (bad
-  mailbox, bad domain, disabled mailbox…) also puts the address on the suppression list;
-  a failure with 4.x.x (the remote server gave up retrying) or a policy / mailbox-full 5.x.x
-  is a bounce for this message but says nothing certain about the address.
+  and diagnostic kept verbatim (when the report's Status is a generic X.0.0 and its diagnostic
+  carries the remote server's enhanced code of the same class, that code is the status used,
+  and the report's own Status is kept before the diagnostic). A failure with a 5.x.x status in
+  the hard-bounce classes (bad mailbox, bad domain, disabled mailbox…) also puts the address
+  on the suppression list; a failure with 4.x.x (the remote server gave up retrying) or a
+  policy / mailbox-full 5.x.x is a bounce for this message but says nothing certain about the
+  address. A bounce in prose without any code (see `mailing.dsn`) counts as 5.2.2 when it says
+  the mailbox is full (soft) and 5.1.1 when it says the address does not exist (hard).
 - `relayed` (handed on to a system that does not report: no confirmation will come) and
   `delayed` (still trying) change no final status: the note is recorded on a recipient still
   sent / uncertain, so staff can read it (an uncertain one becomes sent: it left).
@@ -128,7 +132,7 @@ def delivery_report_apply(*, message: Message, report: DeliveryReport,
             applied.append(Applied(item.final_recipient, "no matching recipient", False))
             continue
         fields = {"delivery_action": item.action, "delivery_status": item.status,
-                  "delivery_diagnostic": item.diagnostic, "delivery_reported_at": now}
+                  "delivery_diagnostic": item.reason, "delivery_reported_at": now}
         rows = Recipient.objects.filter(pk=recipient.pk)
         suppressed = False
         if not verified:
@@ -143,14 +147,14 @@ def delivery_report_apply(*, message: Message, report: DeliveryReport,
             # address an administrator removed from the list since.
             if changed and is_hard_bounce(item):
                 suppressed = _suppress(recipient.email,
-                                       f"{item.status} {item.diagnostic}".strip())
+                                       f"{item.status} {item.reason}".strip())
         elif item.action in ("delivered", "expanded"):
             changed = rows.filter(status__in=[S.SENT, S.UNCERTAIN]).update(
                 status=S.DELIVERED, **fields)
         else:  # delayed, relayed: a note on a recipient whose fate is not known yet
             changed = rows.filter(status__in=[S.SENT, S.UNCERTAIN]).exclude(
                 Q(delivery_action=item.action) & Q(delivery_status=item.status)
-                & Q(delivery_diagnostic=item.diagnostic)).update(**fields)
+                & Q(delivery_diagnostic=item.reason)).update(**fields)
             rows.filter(status=S.UNCERTAIN).update(status=S.SENT)
         # A verified report proves that an uncertain message left: there is nothing to
         # resend, for any of its recipients (a BCC chunk).

@@ -16,6 +16,8 @@ urlpatterns = [
     path("<int:pk>/messages/<int:message_pk>/resend/", views.message_resend,
          name="message_resend"),
     path("<int:pk>/<str:action>/", views.mailing_action, name="mailing_action"),
+    path("replies-held/", views.replies_held, name="replies_held"),
+    path("replies-held/<int:pk>.eml", views.reply_held_raw, name="reply_held_raw"),
     path("templates/", views.template_list, name="template_list"),
     path("templates/new/", views.template_edit, name="template_create"),
     path("templates/<int:pk>/", views.template_edit, name="template_edit"),

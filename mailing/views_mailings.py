@@ -3,9 +3,10 @@
 import csv
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
 
-from . import selectors, selectors_mailings, submission
+from . import dsn, selectors, selectors_mailings, submission
 from .audience import Audience, resolve
 from .forms import AccountTestForm
 from .forms_mailings import MailingForm, MailingTemplateForm, RecipientFilterForm
@@ -57,6 +58,7 @@ def mailing_list(request):
         context["page"] = Paginator(selectors_mailings.mailings_visible_to(request.user),
                                     25).get_page(request.GET.get("page"))
     context["can_compose"] = selectors.accounts_user_may_send_from(request.user).exists()
+    context["replies_held"] = selectors.replies_held_visible_to(request.user).count()
     return render(request, "mailing/mailing_list.html", context)
 
 
@@ -279,6 +281,33 @@ def message_detail(request, pk, message_pk):
     return render(request, "mailing/message_detail.html", {
         "mailing": mailing, "message": message, "subject": subject, "text": text,
         "html": html, "recipients": message.recipients.all()})
+
+
+# --- replies held by the hourly forwarding cap -----------------------------------------------
+
+def _held_row(inbound) -> dict:
+    headers = dsn.parse_message(bytes(inbound.raw).split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
+    return {"inbound": inbound, "sender": str(headers.get("From", "")) or inbound.mail_from,
+            "subject": str(headers.get("Subject", "")), "date": inbound.received_at}
+
+
+@login_required
+def replies_held(request):
+    page = Paginator(selectors.replies_held_visible_to(request.user), 25).get_page(
+        request.GET.get("page"))
+    return render(request, "mailing/replies_held.html", {
+        "page": page, "rows": [_held_row(inbound) for inbound in page]})
+
+
+@login_required
+def reply_held_raw(request, pk):
+    """The reply exactly as received, as a .eml file: served as a download, never rendered
+    (it is a stranger's content)."""
+    inbound = get_object_or_404(selectors.replies_held_visible_to(request.user), pk=pk)
+    response = HttpResponse(bytes(inbound.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="reply-{inbound.pk}.eml"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- templates library -----------------------------------------------------------------------

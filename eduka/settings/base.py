@@ -333,3 +333,15 @@ INBOUND_SMTP_HOST = env.str("INBOUND_SMTP_HOST", default="127.0.0.1")
 INBOUND_SMTP_PORT = env.int("INBOUND_SMTP_PORT", default=2526)
 INBOUND_SMTP_HOSTNAME = env.str("INBOUND_SMTP_HOSTNAME", default="") or None
 INBOUND_SMTP_MAX_BYTES = env.int("INBOUND_SMTP_MAX_BYTES", default=25 * 1024 * 1024)
+# Per client address (an IPv6 client by its /64): connections open at once, and connections
+# opened per minute; beyond either the server answers 421 4.7.0 and closes, so one host
+# holding hundreds of connections cannot starve the others. A connection idle for
+# INBOUND_SMTP_TIMEOUT seconds between commands is dropped.
+INBOUND_SMTP_MAX_CONNECTIONS_PER_IP = env.int("INBOUND_SMTP_MAX_CONNECTIONS_PER_IP", default=20)
+INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP = env.int(
+    "INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP", default=120)
+INBOUND_SMTP_TIMEOUT = env.int("INBOUND_SMTP_TIMEOUT", default=300)
+# Replies forwarded per integrated account per hour; beyond it replies are held for the school
+# to read on the "Replies held" page (a flood, or a loop we did not recognise, cannot turn the
+# relay into a spam cannon), and administrators are told once per hour.
+REPLY_FORWARD_MAX_PER_HOUR = env.int("REPLY_FORWARD_MAX_PER_HOUR", default=100)

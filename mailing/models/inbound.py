@@ -15,6 +15,8 @@ class InboundMessage(models.Model):
         TRACKED = "tracked", "delivery report applied"
         UNMATCHED = "unmatched", "delivery report for no known message"
         FORWARDED = "forwarded", "reply forwarded"
+        # Over the account's hourly forwarding cap: kept for the school to read, not sent on.
+        HELD = "held", "reply held (hourly forwarding cap)"
         NOT_FORWARDED = "not_forwarded", "automatic message, not forwarded"
         IGNORED = "ignored", "not a delivery report"
         FAILED = "failed", "processing failed"

@@ -49,6 +49,8 @@ class SendingAccount(models.Model):
     integrated_local_part = models.CharField(_("address on the integrated domain"),
                                              max_length=64, blank=True)
     forward_to = models.EmailField(_("school address replies are forwarded to"), blank=True)
+    # When administrators were last told that replies are being held (one notice per hour).
+    replies_held_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     username = models.CharField(_("user name"), max_length=254, blank=True)
     password = EncryptedTextField(_("password"), blank=True)
     reply_to = models.EmailField(_("reply-to address"), blank=True)

@@ -87,3 +87,92 @@ def test_it_reads_a_prose_bounce_with_a_bare_5xx_reply_and_its_words():
     [item] = parse_delivery_report(raw, mail_from="").recipients
     assert (item.final_recipient, item.status) == ("gone@example.org", "5.0.0")
     assert item.diagnostic == "550 No such user here"
+
+
+def test_it_takes_the_diagnostics_code_when_the_status_is_generic():
+    """Exim writes Status 5.0.0 next to the remote server's 550 5.1.1."""
+    [item] = parse_delivery_report(sample("exim_generic_status")).recipients
+    assert (item.status, item.reported_status) == ("5.1.1", "5.0.0")
+    assert item.diagnostic == ("smtp; 550 5.1.1 <gone@example.org>: Recipient address "
+                               "rejected: User unknown")
+    assert item.reason == "Status: 5.0.0; " + item.diagnostic
+
+
+@pytest.mark.parametrize("status,diagnostic,expected", [
+    ("5.0.0", "smtp; 550 4.2.2 mailbox full", "5.0.0"),  # another class: not taken
+    ("5.0.0", "smtp; 550 Requested action not taken", "5.0.0"),  # no enhanced code
+    ("4.0.0", "smtp; 452 4.2.2 Mailbox full", "4.2.2"),
+    ("5.1.0", "smtp; 550 5.1.1 User unknown", "5.1.0"),  # the Status is precise already
+])
+def test_it_keeps_the_status_unless_a_generic_one_has_a_precise_code_of_its_class(
+        status, diagnostic, expected):
+    raw = sample("exim_generic_status").replace(b"Status: 5.0.0", f"Status: {status}".encode())
+    raw = raw.replace(b"Diagnostic-Code: smtp; 550 5.1.1 <gone@example.org>: Recipient "
+                      b"address rejected:\r\n User unknown",
+                      f"Diagnostic-Code: {diagnostic}".encode())
+    [item] = parse_delivery_report(raw).recipients
+    assert item.status == expected
+    assert item.reported_status == ("" if expected == status else status)
+
+
+@pytest.mark.parametrize("name,status,diagnostic", [
+    ("qmail_over_quota", "5.2.2",
+     "The recipient's mailbox is full (over quota). Sorry, I couldn't deliver your message."),
+    ("qmail_no_such_user", "5.1.1", "Sorry, no such user here."),
+    ("isp_mailbox_full_fr", "5.2.2",
+     "gone@example.org : boîte aux lettres pleine (quota dépassé)"),
+    ("isp_unknown_user_fr", "5.1.1", "Raison : adresse introuvable, utilisateur inconnu"),
+])
+def test_it_reads_a_prose_bounce_without_any_code(name, status, diagnostic):
+    report = parse_delivery_report(sample(name), mail_from="")
+    assert not report.standard
+    assert report.original_message_id == MESSAGE_ID
+    [item] = report.recipients
+    assert (item.final_recipient, item.action, item.status) == ("gone@example.org", "failed",
+                                                                status)
+    assert item.diagnostic == diagnostic
+
+
+@pytest.mark.parametrize("sentence,status", [
+    ("user is over quota", "5.2.2"),
+    ("Mailbox full", "5.2.2"),
+    ("The user's mailbox has exceeded its storage allocation", "5.2.2"),
+    ("Quota exceeded", "5.2.2"),
+    ("La boîte aux lettres du destinataire est pleine", "5.2.2"),
+    ("Dépassement de quota", "5.2.2"),
+    ("Unknown user", "5.1.1"),
+    ("User unknown", "5.1.1"),
+    ("This address does not exist", "5.1.1"),
+    ("Destinataire inconnu", "5.1.1"),
+    ("Adresse inexistante", "5.1.1"),
+    ("L'adresse du destinataire n'existe pas", "5.1.1"),
+])
+def test_it_knows_the_common_phrasings_in_english_and_french(sentence, status):
+    raw = (f"From: MAILER-DAEMON@mx.example.net\r\nSubject: failure notice\r\n"
+           f"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+           f"<gone@example.org>:\r\n{sentence}\r\n").encode()
+    [item] = parse_delivery_report(raw, mail_from="").recipients
+    assert (item.status, item.diagnostic) == (status, sentence)
+
+
+@pytest.mark.parametrize("name,mail_from", [
+    ("human_reply_quoting_bounce", "gone@example.org"),
+    ("human_reply_quoting_bounce", ""),  # even from a null sender: it is a person's From
+    ("auto_reply_mailbox_full", ""),
+    ("auto_reply_mailbox_full", "gone@example.org"),
+])
+def test_it_never_takes_a_reply_quoting_such_a_sentence_for_a_bounce(name, mail_from):
+    assert parse_delivery_report(sample(name), mail_from=mail_from) is None
+
+
+def test_it_does_not_take_a_delay_notice_about_a_full_mailbox_for_a_bounce():
+    raw = (b"From: MAILER-DAEMON@mx.example.net\r\nSubject: Delivery delayed\r\n\r\n"
+           b"<gone@example.org>: mailbox is full\r\nI'm still trying.\r\n")
+    assert parse_delivery_report(raw, mail_from="") is None
+
+
+def test_it_ignores_the_sentence_in_the_quoted_original():
+    raw = sample("qmail_over_quota").replace(
+        b"The recipient's mailbox is full (over quota). Sorry, I couldn't deliver your "
+        b"message.", b"Delivered.").replace(b"La reunion", b"Utilisateur inconnu ? La reunion")
+    assert parse_delivery_report(raw, mail_from="") is None

@@ -3,18 +3,28 @@
 
 import smtplib
 import socket
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from mailing.audience import Audience, resolve
 from mailing.engine import send_account_work
-from mailing.inbound import inbound_controller
-from mailing.models import InboundMessage, Message, Recipient, SuppressedAddress
+from mailing.inbound import ConnectionLimiter, inbound_controller, replies_held_notify
+from mailing.models import (
+    InboundMessage,
+    Mailing,
+    Message,
+    Recipient,
+    SendingAccount,
+    SuppressedAddress,
+)
 from mailing.rendering import verp_address
 from mailing.submission import mailing_submit
 from mailing.tracking import suppressed_address_remove
-from tests.mailing.conftest import make_account, make_mailing
+from tests.mailing.conftest import configure_system_account, make_account, make_mailing
 from tests.mailing.samples import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -302,3 +312,233 @@ def test_it_refuses_a_message_over_the_size_limit(settings, account):
         assert "552" in str(error.value)
     finally:
         controller.stop()
+
+
+def test_a_generic_status_uses_the_diagnostics_code_and_suppresses_the_address(
+        inbound, account, secretary, school):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, verp = _report("exim_generic_status", recipient.message, "gone@example.org")
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.delivery_status) == (S.BOUNCED, "5.1.1")
+    # Both codes kept verbatim for staff: the report's own Status, then the diagnostic.
+    assert recipient.delivery_diagnostic == (
+        "Status: 5.0.0; smtp; 550 5.1.1 <gone@example.org>: Recipient address rejected: "
+        "User unknown")
+    reason = SuppressedAddress.objects.get(email="gone@example.org").reason
+    assert reason.startswith("5.1.1 Status: 5.0.0; smtp; 550 5.1.1")
+
+
+@pytest.mark.parametrize("name,status,suppressed", [
+    ("qmail_over_quota", "5.2.2", False),
+    ("isp_mailbox_full_fr", "5.2.2", False),
+    ("qmail_no_such_user", "5.1.1", True),
+    ("isp_unknown_user_fr", "5.1.1", True),
+])
+def test_a_prose_bounce_without_a_code_is_a_soft_or_hard_bounce(
+        inbound, account, secretary, school, name, status, suppressed):
+    mailing = _send_mailing(account, secretary, ["gone@example.org", "ok@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, verp = _report(name, recipient.message, "gone@example.org")
+    _deliver(inbound, raw, [verp])
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.delivery_status) == (S.BOUNCED, status)
+    assert recipient.delivery_diagnostic  # the sentence, as the server wrote it
+    assert recipient.delivery_diagnostic in raw.decode()
+    assert SuppressedAddress.objects.filter(email="gone@example.org").exists() == suppressed
+    assert _recipient(mailing, "ok@example.org").status == S.SENT
+
+
+@pytest.mark.parametrize("name,mail_from", [
+    ("human_reply_quoting_bounce", "gone@example.org"),
+    ("human_reply_quoting_bounce", ""),
+    ("auto_reply_mailbox_full", ""),
+])
+def test_a_reply_quoting_a_bounce_sentence_changes_nothing(
+        inbound, account, relay, secretary, school, name, mail_from):
+    mailing = _send_mailing(account, secretary, ["gone@example.org"])
+    recipient = _recipient(mailing, "gone@example.org")
+    raw, verp = _report(name, recipient.message, "gone@example.org")
+    for rcpt in (verp, f"inscriptions@{DOMAIN}"):
+        _deliver(inbound, raw, [rcpt], mail_from=mail_from)
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.delivery_action) == (S.SENT, "")
+    assert not SuppressedAddress.objects.exists()
+    assert InboundMessage.objects.filter(outcome="tracked").count() == 0
+
+
+def _greeting(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = sock.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _limited_server(settings, **limits):
+    settings.INTEGRATED_MAIL_DOMAIN = DOMAIN
+    for name, value in limits.items():
+        setattr(settings, f"INBOUND_SMTP_{name}", value)
+    controller = inbound_controller(host="127.0.0.1", port=_free_port())
+    controller.start()
+    return controller
+
+
+def test_300_connections_held_from_one_address_do_not_starve_the_others(settings, account,
+                                                                       relay):
+    controller = _limited_server(settings, MAX_CONNECTIONS_PER_IP=20,
+                                 CONNECTIONS_PER_MINUTE_PER_IP=10_000)
+    held = []
+    try:
+        for _ in range(300):
+            sock = socket.create_connection((controller.hostname, controller.port), timeout=10)
+            held.append(sock)
+        greetings = [_greeting(sock) for sock in held]
+        assert sum(g.startswith(b"220 ") for g in greetings) == 20
+        refused = [g for g in greetings if not g.startswith(b"220 ")]
+        assert len(refused) == 280
+        assert all(g.startswith(b"421 4.7.0 ") for g in refused)
+        # The server closed the refused ones.
+        assert all(sock.recv(1) == b"" for sock, g in zip(held, greetings, strict=True)
+                   if g.startswith(b"421"))
+        # Another address (127.0.0.2 is loopback too on Linux) is greeted and delivers.
+        with smtplib.SMTP(controller.hostname, controller.port,
+                          source_address=("127.0.0.2", 0), timeout=10) as client:
+            client.sendmail("nadia@example.org", [f"inscriptions@{DOMAIN}"], _reply())
+        assert len(relay.received) == 1
+        # Held ones closed: the address gets connections again.
+        for sock in held:
+            sock.close()
+        held = []
+        for _ in range(50):  # the server notices the closes asynchronously
+            with socket.create_connection((controller.hostname, controller.port),
+                                          timeout=10) as sock:
+                if _greeting(sock).startswith(b"220 "):
+                    break
+        else:
+            pytest.fail("127.0.0.1 never got a connection back")
+    finally:
+        for sock in held:
+            sock.close()
+        controller.stop()
+
+
+def test_it_limits_the_connections_per_minute_from_one_address(settings, account):
+    controller = _limited_server(settings, MAX_CONNECTIONS_PER_IP=100,
+                                 CONNECTIONS_PER_MINUTE_PER_IP=5)
+    try:
+        greetings = []
+        for _ in range(8):
+            with socket.create_connection((controller.hostname, controller.port),
+                                          timeout=10) as sock:
+                greetings.append(_greeting(sock))
+                sock.sendall(b"QUIT\r\n")
+        # Controller.start() opened one itself to check that the server is up.
+        assert sum(g.startswith(b"220 ") for g in greetings) == 4
+        assert all(g.startswith(b"421 4.7.0 ") for g in greetings[4:])
+        with smtplib.SMTP(controller.hostname, controller.port,
+                          source_address=("127.0.0.2", 0), timeout=10) as client:
+            assert client.noop()[0] == 250
+    finally:
+        controller.stop()
+
+
+def test_it_drops_a_connection_idle_past_the_timeout(settings, account):
+    controller = _limited_server(settings, TIMEOUT=1)
+    try:
+        with socket.create_connection((controller.hostname, controller.port),
+                                      timeout=10) as sock:
+            assert _greeting(sock).startswith(b"220 ")
+            sock.settimeout(10)
+            assert sock.recv(1024) == b""  # closed by the server after about a second
+    finally:
+        controller.stop()
+
+
+def _numbered_reply(n: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Nadia Haddad <nadia@example.org>"
+    message["To"] = f"inscriptions@{DOMAIN}"
+    message["Subject"] = f"Re {n}: Réunion"
+    message["Message-ID"] = f"<reply-{n}@example.org>"
+    message.set_content("Nous serons présents jeudi.")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+def test_replies_over_the_hourly_cap_are_held_for_the_school_and_admins_told_once(
+        inbound, account, relay, settings, admin_user, secretary, teacher, client, school):
+    settings.REPLY_FORWARD_MAX_PER_HOUR = 2
+    account.users.add(secretary)
+    system = configure_system_account(relay)
+    raws = [_numbered_reply(n) for n in range(1, 6)]
+    for raw in raws:
+        _deliver(inbound, raw, [f"inscriptions@{DOMAIN}"], mail_from="nadia@example.org")
+    # Two forwarded, three held: stored, not sent on.
+    assert [m.rcpt_tos for m in relay.received] == [["inscriptions@ecole.example.org"]] * 2
+    held = InboundMessage.objects.filter(outcome="held").order_by("pk")
+    assert [bytes(h.raw) for h in held] == raws[2:]
+    assert all(h.account_id == account.pk for h in held)
+
+    # The administrators are told once for the hour, through the System account.
+    relay.clear()
+    send_account_work(system.pk)
+    [notice] = relay.received
+    assert notice.rcpt_tos == ["admin@example.org"]
+    assert "/replies-held/" in notice.message().get_body(("plain",)).get_content()
+
+    # The account's readers see the held replies (sender, subject, date) and the raw bytes.
+    client.force_login(secretary)
+    page = client.get(reverse("mailings:replies_held")).content.decode()
+    for n in (3, 4, 5):
+        assert f"Re {n}: Réunion" in page
+    assert "Nadia Haddad" in page
+    assert "3 réponses retenues" in client.get(reverse("mailings:mailing_list")).content.decode()
+    download = client.get(reverse("mailings:reply_held_raw", args=[held[0].pk]))
+    assert download.status_code == 200
+    assert download.content == raws[2]
+    assert download["Content-Disposition"].startswith("attachment")
+    # Someone who does not read the account sees nothing of it.
+    client.force_login(teacher)
+    assert "Nadia" not in client.get(reverse("mailings:replies_held")).content.decode()
+    assert client.get(reverse("mailings:reply_held_raw", args=[held[0].pk])).status_code == 404
+
+
+def test_the_cap_counts_only_the_last_hour(inbound, account, relay, settings):
+    settings.REPLY_FORWARD_MAX_PER_HOUR = 1
+    _deliver(inbound, _numbered_reply(1), [f"inscriptions@{DOMAIN}"], mail_from="a@example.org")
+    InboundMessage.objects.update(received_at=timezone.now() - timedelta(minutes=61))
+    _deliver(inbound, _numbered_reply(2), [f"inscriptions@{DOMAIN}"], mail_from="a@example.org")
+    assert len(relay.received) == 2
+    assert not InboundMessage.objects.filter(outcome="held").exists()
+
+
+def test_it_counts_an_ipv6_client_by_its_64_and_forgets_quiet_addresses(monkeypatch):
+    limiter = ConnectionLimiter(concurrent=1, per_minute=10)
+    assert limiter.key(("2001:db8:1:2::5", 25, 0, 0)) == limiter.key(("2001:db8:1:2::9", 25))
+    assert limiter.key(("::ffff:192.0.2.7", 25, 0, 0)) == "192.0.2.7"
+    assert limiter.admit("192.0.2.7") is None
+    assert limiter.admit("192.0.2.7") == "too many connections"
+    limiter.release("192.0.2.7")
+    assert limiter.admit("192.0.2.7") is None
+    limiter.release("192.0.2.7")
+    clock = [1000.0]
+    monkeypatch.setattr("mailing.inbound.time.monotonic", lambda: clock[0])
+    for n in range(10_001):
+        limiter.admit(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+        limiter.release(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+    clock[0] += 61
+    limiter.admit("198.51.100.1")
+    assert len(limiter.opened) <= 2
+
+
+def test_administrators_are_told_again_only_after_an_hour(account, admin_user, school):
+    assert replies_held_notify(account=account)
+    assert not replies_held_notify(account=account)
+    SendingAccount.objects.filter(pk=account.pk).update(
+        replies_held_notified_at=timezone.now() - timedelta(minutes=61))
+    assert replies_held_notify(account=account)
+    notices = Mailing.objects.filter(is_automated=True, audience={"addresses": [admin_user.email]})
+    assert notices.count() == 2
