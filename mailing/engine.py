@@ -338,8 +338,8 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                         connection.close()
                         connection = None
                     if connection is None:
-                        connection = SMTPConnection(account_connection_settings(account))
                         try:
+                            connection = SMTPConnection(account_connection_settings(account))
                             connection.open()
                         except SMTPFailure as failure:
                             connection = None
