@@ -137,6 +137,9 @@ def send_now(*, account: SendingAccount, payload: bytes, envelope_from: str,
             raise SMTPFailure(ErrorKind.PERMANENT, text, code)
         return TestOutcome(ok=True, server_reply=result.reply)
     except SMTPFailure as failure:
+        if account.password_unreadable:
+            # Not the server's refusal: no server was asked. The message says what to do.
+            return TestOutcome(ok=False, server_reply=failure.server_reply)
         return TestOutcome(ok=False, server_reply=failure.server_reply,
                            hint=str(HINTS.get(failure.kind, "")))
 
