@@ -66,7 +66,8 @@ __all__ = [
 
 HOST = "127.0.0.1"
 MODES = ("plain", "starttls", "tls")
-CERTIFICATES = ("ca", "self-signed", "self-signed-other-name", "self-signed-expired")
+CERTIFICATES = ("ca", "self-signed", "self-signed-other-name", "self-signed-expired",
+                "ca-other-name")
 FAULTS = (
     "greet_421",
     "drop_on_connect",
@@ -184,18 +185,18 @@ def _test_ca() -> tuple[Any, Any, str]:
 def _server_cert(certificate: str) -> _CertFiles:
     """Server certificate for localhost / 127.0.0.1 (cached once per process).
 
-    "self-signed-other-name" is issued for mail.other-school.example only; "self-signed-expired"
-    names localhost / 127.0.0.1 but expired a month ago."""
+    "self-signed-other-name" and "ca-other-name" are issued for mail.other-school.example only;
+    "self-signed-expired" names localhost / 127.0.0.1 but expired a month ago."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    other_name = certificate == "self-signed-other-name"
+    other_name = certificate.endswith("-other-name")
     common_name = "mail.other-school.example" if other_name else "localhost"
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    if certificate == "ca":
+    if certificate.startswith("ca"):
         ca_cert, signing_key, ca_file = _test_ca()
         issuer = ca_cert.subject
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
@@ -663,8 +664,8 @@ def start_smtp_server(
 
     - mode: "plain" (no TLS), "starttls" (offers STARTTLS), "tls" (implicit TLS).
     - certificate: "ca" (signed by the test CA, see ``server.ca_file``) or "self-signed"
-      (pin ``server.cert_pem``); "self-signed-other-name" (for another host name) and
-      "self-signed-expired" test what a pin must still refuse.
+      (pin ``server.cert_pem``); "self-signed-other-name", "ca-other-name" (for another host
+      name) and "self-signed-expired" test what a pin must still refuse.
     - users: enables AUTH PLAIN and LOGIN; exact comparison of UTF-8 passwords.
       Failures answer ``535 5.7.3 Authentication unsuccessful``.
     - auth_require_tls: AUTH is neither offered nor accepted (538) before STARTTLS.

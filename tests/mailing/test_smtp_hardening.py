@@ -68,6 +68,17 @@ def test_it_accepts_a_pinned_ca_issued_certificate_as_the_only_anchor(smtp_serve
     assert _failure(_settings(server, pinned_certificate="")).kind == ErrorKind.CERTIFICATE
 
 
+def test_it_refuses_a_ca_issued_certificate_for_another_name_pinned_or_not(smtp_server_factory,
+                                                                          settings):
+    server = smtp_server_factory(mode="starttls", certificate="ca-other-name",
+                                 users={USER: PASSWORD})
+    settings.SMTP_EXTRA_CA_FILE = server.ca_file  # its CA is trusted: only the name is wrong
+    for pin in (server.cert_pem.decode(), ""):
+        failure = _failure(_settings(server, pinned_certificate=pin))
+        assert failure.kind == ErrorKind.CERTIFICATE and "mismatch" in failure.text
+    assert server.auth_attempts == 0
+
+
 # --- 2. a malformed pin is refused when saved, and never escapes as an exception -------------
 
 @pytest.mark.parametrize("pasted", [
