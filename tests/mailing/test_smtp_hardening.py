@@ -281,3 +281,43 @@ def test_an_unreadable_password_degrades_one_account_not_the_pages(
         username=USER, password=PASSWORD, allow_plain_auth="on"))
     lost.refresh_from_db()
     assert lost.password == PASSWORD
+
+
+# --- 2 and 5 in real worker processes ---------------------------------------------------------
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_records_a_bad_pin_and_an_unreadable_password_as_paused_accounts(
+        tmp_path, smtp_server_factory, secretary, school, isolated_queues):
+    """Before, the task died on the malformed pin (the message stayed queued with 0 attempts,
+    the account not paused) and on the unreadable password."""
+    import time
+
+    from mailing.tasks import enqueue_account
+    from tests.workers import running_worker
+
+    server = smtp_server_factory(mode="tls", certificate="self-signed", users={USER: PASSWORD})
+    bad_pin = make_account(server, name="Bad pin", security="ssl",
+                           pinned_certificate=NOT_A_CERTIFICATE)
+    # Encrypted with the tests' key, which the worker below does not have.
+    lost = make_account(server, name="Lost key", security="ssl",
+                        pinned_certificate=server.cert_pem.decode(), username=USER,
+                        password=PASSWORD)
+    for account in (bad_pin, lost):
+        mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN,
+                               subject="x", body="y", audience={"addresses": ["p@example.org"]})
+        mailing_submit(mailing=mailing)
+    env = {**isolated_queues, "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    with running_worker(tmp_path / "w", extra_env=env, queues=",".join(isolated_queues.values())):
+        for account in (bad_pin, lost):
+            enqueue_account(account.pk)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and SendingAccount.objects.filter(
+                pk__in=[bad_pin.pk, lost.pk], paused_reason="").exists():
+            time.sleep(0.1)
+    bad_pin.refresh_from_db()
+    lost.refresh_from_db()
+    assert "certificat épinglé" in bad_pin.paused_reason
+    assert "Mot de passe illisible" in lost.paused_reason
+    assert server.connections == 0 and server.auth_attempts == 0
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.QUEUED}
