@@ -82,6 +82,7 @@ def configure_environment(tmp: Path, database_url: str, batch_size: int | None) 
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": "",
         "SMTP_ALLOW_INTERNAL_HOSTS": "true",
+        "SMTP_ALLOWED_EXTRA_PORTS": "1024-65535",  # the sink listens on an ephemeral port
         "MAILING_QUEUE_BULK": f"bench-{token}",
         "MAILING_QUEUE_SYSTEM": f"bench-system-{token}",
         "DEBUG": "false",

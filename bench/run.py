@@ -83,6 +83,7 @@ def configure_environment(tmp: Path, batch_size: int | None) -> None:
         "CELERY_BROKER_FOLDER": str(tmp / "broker"),
         "CELERY_RESULT_BACKEND": "",
         "SMTP_ALLOW_INTERNAL_HOSTS": "true",
+        "SMTP_ALLOWED_EXTRA_PORTS": "1024-65535",  # the sink listens on an ephemeral port
         "MAILING_QUEUE_BULK": f"bench-{token}",
         "MAILING_QUEUE_SYSTEM": f"bench-system-{token}",
         # As in production: DEBUG keeps every query in memory and slows the worker.

@@ -489,8 +489,10 @@ class _AccountRun:
             self.drop_connection()
         if self.connection is not None:
             return True
-        connection = SMTPConnection(account_connection_settings(self.account))
         try:
+            # Inside: even building the connection's settings (an unreadable password) ends
+            # as a recorded, classified failure.
+            connection = SMTPConnection(account_connection_settings(self.account))
             connection.open()
         except SMTPFailure as failure:
             if failure.kind in ACCOUNT_ERRORS:

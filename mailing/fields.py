@@ -4,6 +4,11 @@ In memory the attribute holds the plain secret, exactly as typed (spaces include
 database, in `dumpdata` and in fixtures it is only ever the token. The newest key encrypts;
 every listed key decrypts, so keys rotate by prepending a new one and running
 `manage.py rotate_encryption_key`.
+
+A stored token that no listed key decrypts (its key was dropped too early) loads as an
+`UnreadableSecret`, not as an error: one account shows "password unreadable — enter it again"
+while every page that lists accounts keeps working, and the token is written back unchanged
+until a new secret replaces it (so re-adding the key still recovers it).
 """
 
 from functools import cache
@@ -50,13 +55,36 @@ def decrypt(stored: str) -> str:
         ) from None
 
 
+class UnreadableSecret(str):
+    """A stored secret no configured key decrypts. Compares and prints as "" (so it is never
+    used as a password by mistake, and `bool()` is False) and keeps the stored token."""
+
+    token: str
+
+    def __new__(cls, token: str):
+        secret = super().__new__(cls, "")
+        secret.token = token
+        return secret
+
+    def __repr__(self):
+        return "<UnreadableSecret>"
+
+
+def is_unreadable(value) -> bool:
+    return isinstance(value, UnreadableSecret)
+
+
 class EncryptedTextField(models.TextField):
     """Holds a secret; empty string means "no secret"."""
 
     def from_db_value(self, value, expression, connection):
         if not value:
             return value
-        return decrypt(value)
+        fernet()  # an empty or malformed key list is the site's misconfiguration: it raises
+        try:
+            return decrypt(value)
+        except (ImproperlyConfigured, ValueError, UnicodeError):
+            return UnreadableSecret(value)
 
     def to_python(self, value):
         # Fixtures and `loaddata` carry the token; forms and code carry the plain secret.
@@ -65,6 +93,8 @@ class EncryptedTextField(models.TextField):
         return value
 
     def get_prep_value(self, value):
+        if isinstance(value, UnreadableSecret):
+            return value.token  # kept as stored until a new secret replaces it
         value = super().get_prep_value(value)
         if not value:
             return value or ""

@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile, User
 
-from .hosts import host_policy_problem, host_syntax_problem
+from .hosts import host_policy_problem, host_syntax_problem, port_problem
 from .models import SendingAccount
+from .smtp import pinned_certificate_problem
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HEADER_FIELDS = ["name", "sender_name", "from_email", "reply_to", "username",
@@ -88,7 +89,11 @@ class SendingAccountForm(forms.ModelForm):
         self.fields["history_profiles"].queryset = Profile.objects.filter(is_staff_profile=True)
         if self.instance.is_system:
             self.fields["name"].disabled = True
-        if self.instance.has_password:
+        if self.instance.password_unreadable:
+            self.fields["password"].help_text = _(
+                "Password unreadable — enter it again: the encryption key that protected it "
+                "is no longer configured.")
+        elif self.instance.has_password:
             self.fields["password"].help_text = _(
                 "A password is stored. Leave empty to keep it; type a new one to replace it."
             )
@@ -123,15 +128,26 @@ class SendingAccountForm(forms.ModelForm):
                 self.add_error(name, forms.ValidationError(
                     _("This field is required for this type of account."), code="required"))
 
+    def clean_pinned_certificate(self):
+        pem = (self.cleaned_data.get("pinned_certificate") or "").strip()
+        problem = pinned_certificate_problem(pem) if pem else None
+        if problem:
+            raise forms.ValidationError(problem, code="pinned_certificate")
+        return pem + "\n" if pem else ""
+
     def _clean_external(self, cleaned):
         self._require(cleaned, "smtp_host", "from_email", "security")
+        security, port = cleaned.get("security"), cleaned.get("smtp_port")
+        problem = port_problem(port)
+        if problem and "smtp_port" not in self.errors:
+            self.add_error("smtp_port", forms.ValidationError(problem, code="port"))
         host = (cleaned.get("smtp_host") or "").strip()
         if host and "smtp_host" not in self.errors:
-            problem = host_syntax_problem(host) or host_policy_problem(host)
+            problem = host_syntax_problem(host) or host_policy_problem(
+                host, port or SendingAccount.DEFAULT_PORTS.get(security, 25))
             if problem:
                 self.add_error("smtp_host", forms.ValidationError(problem, code="host"))
             cleaned["smtp_host"] = host
-        security, port = cleaned.get("security"), cleaned.get("smtp_port")
         if (security, port) in UNUSUAL_PORTS:
             self.warnings.append(str(_(
                 "Port %(port)s is unusual with the security “%(security)s”: if the test fails, "

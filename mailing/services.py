@@ -23,14 +23,16 @@ def account_connection_settings(account: SendingAccount, *,
         security = {"starttls": "tls", "ssl": "ssl", "none": "none"}.get(
             settings.INTEGRATED_RELAY_SECURITY, "tls")
         pinned = ""
+        operator_configured = True
     else:
+        operator_configured = False
         host, port, security = account.smtp_host, account.smtp_port, account.security
         pinned = account.pinned_certificate
     return ConnectionSettings(
         host=host, port=port or SendingAccount.DEFAULT_PORTS.get(security, 25),
         security=security, username=account.username, password=account.password,
         allow_plain_auth=account.allow_plain_auth, pinned_certificate=pinned,
-        timeout=timeout or settings.SMTP_TIMEOUT,
+        timeout=timeout or settings.SMTP_TIMEOUT, operator_configured=operator_configured,
     )
 
 
@@ -135,6 +137,9 @@ def send_now(*, account: SendingAccount, payload: bytes, envelope_from: str,
             raise SMTPFailure(ErrorKind.PERMANENT, text, code)
         return TestOutcome(ok=True, server_reply=result.reply)
     except SMTPFailure as failure:
+        if account.password_unreadable:
+            # Not the server's refusal: no server was asked. The message says what to do.
+            return TestOutcome(ok=False, server_reply=failure.server_reply)
         return TestOutcome(ok=False, server_reply=failure.server_reply,
                            hint=str(HINTS.get(failure.kind, "")))
 

@@ -10,6 +10,7 @@ text, AUTH in UTF-8, and errors classified by kind with the server's own text ke
 import base64
 import contextlib
 import hashlib
+import logging
 import re
 import smtplib
 import socket
@@ -19,10 +20,14 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.core.mail.utils import DNS_NAME
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from .dsn import xtext_encode
-from .hosts import resolved_addresses_problem
+from .fields import UnreadableSecret
+from .hosts import connection_addresses, port_problem
+
+logger = logging.getLogger(__name__)
 
 
 class ErrorKind(StrEnum):
@@ -73,6 +78,9 @@ class ConnectionSettings:
     allow_plain_auth: bool = False
     pinned_certificate: str = ""
     timeout: float = 30.0
+    # Host and port come from the platform's settings (the integrated relay), not from a
+    # school's administrator: the port list does not apply.
+    operator_configured: bool = False
 
 
 @dataclass
@@ -88,11 +96,26 @@ def _text(response) -> str:
     return str(response)
 
 
+def not_smtp_message() -> str:
+    # Never the peer's own bytes: whatever answered is not a mail server, and its banner
+    # (an HTTP page, an SSH version, a database) is nothing the administrator should read.
+    return _("This server did not answer as an SMTP server: check the server name and the port.")
+
+
 def _tls_context(pinned_certificate: str) -> ssl.SSLContext:
     if pinned_certificate:
-        # Trust exactly this certificate (checked again after the handshake), nothing else.
-        context = ssl.create_default_context(cadata=pinned_certificate)
-        context.check_hostname = False
+        # Trust exactly this certificate as the only anchor (compared again after the
+        # handshake). A pin replaces the CAs, not the other checks: the certificate must
+        # still name the host (or its IP) and be within its dates — check_hostname stays on.
+        try:
+            context = ssl.create_default_context(cadata=pinned_certificate)
+        except (ssl.SSLError, ValueError):
+            raise SMTPFailure(ErrorKind.CERTIFICATE, _(
+                "The pinned certificate is not a valid certificate: paste it again "
+                "(PEM format).")) from None
+        # A pinned certificate issued by a CA is a partial chain; accept it as the anchor on
+        # every Python version (3.13 sets this flag by default, 3.12 does not).
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         return context
     context = ssl.create_default_context()
     if settings.SMTP_EXTRA_CA_FILE:
@@ -103,6 +126,53 @@ def _tls_context(pinned_certificate: str) -> ssl.SSLContext:
 def certificate_fingerprint(pem: str) -> str:
     der = ssl.PEM_cert_to_DER_cert(pem.strip())
     return hashlib.sha256(der).hexdigest()
+
+
+def pinned_certificate_problem(pem: str) -> str | None:
+    """A translated message unless `pem` is exactly one well-formed certificate in PEM form,
+    usable as the only trusted certificate of a connection."""
+    from cryptography import x509
+
+    if "PRIVATE KEY" in pem:
+        return _("This is a private key, not a certificate: paste the server's certificate "
+                 "(and keep the private key secret).")
+    if pem.count("-----BEGIN CERTIFICATE-----") != 1:
+        return _("Paste exactly one certificate in PEM format, from “-----BEGIN "
+                 "CERTIFICATE-----” to “-----END CERTIFICATE-----”.")
+    try:
+        x509.load_pem_x509_certificate(pem.encode("ascii"))
+        certificate_fingerprint(pem)
+        ssl.create_default_context(cadata=pem)
+    except (ValueError, UnicodeError, ssl.SSLError):
+        return _("This is not a valid certificate in PEM format: copy it again, from “-----BEGIN "
+                 "CERTIFICATE-----” to “-----END CERTIFICATE-----”.")
+    return None
+
+
+class _AddressedSMTP(smtplib.SMTP):
+    """smtplib.SMTP that connects to addresses resolved and checked beforehand, while the
+    configured host name stays `_host`: STARTTLS's SNI and certificate check use the name."""
+
+    def __init__(self, addresses: list[str], *args, **kwargs):
+        self._addresses = addresses
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        error = None
+        for address in self._addresses:
+            try:
+                return socket.create_connection((address, port), timeout, self.source_address)
+            except OSError as failure:
+                error = failure
+        raise error or OSError("No address to connect to.")
+
+
+class _AddressedSMTP_SSL(smtplib.SMTP_SSL, _AddressedSMTP):  # noqa: N801 (smtplib's naming)
+    """Implicit TLS over `_AddressedSMTP`'s socket, with the host name for SNI and checks."""
+
+    def __init__(self, addresses: list[str], *args, **kwargs):
+        self._addresses = addresses
+        smtplib.SMTP_SSL.__init__(self, *args, **kwargs)
 
 
 class SMTPConnection:
@@ -131,18 +201,30 @@ class SMTPConnection:
         if not config.host:
             # e.g. an integrated account while INTEGRATED_RELAY_HOST is not set on the platform.
             raise SMTPFailure(ErrorKind.POLICY, "No SMTP server is configured for this account.")
-        problem = resolved_addresses_problem(config.host, config.port)
-        if problem:
-            raise SMTPFailure(ErrorKind.POLICY, problem)
-        context = _tls_context(config.pinned_certificate) if config.security != "none" else None
-        local_hostname = settings.SMTP_EHLO_NAME or DNS_NAME.get_fqdn()
+        if config.username and isinstance(config.password, UnreadableSecret):
+            raise SMTPFailure(ErrorKind.AUTHENTICATION, unreadable_password_message())
+        # Everything below is classified: whatever fails while building the connection (a
+        # malformed pin, an unknown name, a peer that is not an SMTP server) ends as an
+        # SMTPFailure the caller records, never as an exception that escapes it.
         try:
+            problem = None if config.operator_configured else port_problem(config.port)
+            if problem:
+                raise SMTPFailure(ErrorKind.POLICY, problem)
+            addresses, problem = connection_addresses(config.host, config.port)
+            if problem:
+                raise SMTPFailure(ErrorKind.POLICY, problem)
+            context = (_tls_context(config.pinned_certificate)
+                       if config.security != "none" else None)
+            local_hostname = settings.SMTP_EHLO_NAME or DNS_NAME.get_fqdn()
+            host = config.host.strip("[]")
             if config.security == "ssl":
-                self.smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
-                                             context=context, local_hostname=local_hostname)
+                self.smtp = _AddressedSMTP_SSL(addresses, host, config.port,
+                                               timeout=config.timeout, context=context,
+                                               local_hostname=local_hostname)
             else:
-                self.smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout,
-                                         local_hostname=local_hostname)
+                self.smtp = _AddressedSMTP(addresses, host, config.port,
+                                           timeout=config.timeout,
+                                           local_hostname=local_hostname)
             self._ehlo()
             if config.security == "tls":
                 if not self.smtp.has_extn("starttls"):
@@ -175,6 +257,8 @@ class SMTPConnection:
         self.greeting = _text(response)
 
     def _check_pin(self):
+        # The handshake already checked the name and the dates against the pin as the only
+        # anchor; this makes sure the leaf itself is the pinned one.
         der = self.smtp.sock.getpeercert(binary_form=True)
         expected = certificate_fingerprint(self.settings.pinned_certificate)
         if hashlib.sha256(der).hexdigest() != expected:
@@ -397,6 +481,10 @@ def classify(error: BaseException) -> SMTPFailure:
         first = next(iter(error.recipients.values()), (550, "Recipient refused"))
         kind = ErrorKind.TEMPORARY if 400 <= first[0] < 500 else ErrorKind.PERMANENT
         return SMTPFailure(kind, _text(first[1]), first[0])
+    if (isinstance(error, smtplib.SMTPResponseException)
+            and not 200 <= (error.smtp_code or 0) < 600):
+        # smtplib gives -1 when the reply does not start with a 3-digit code: not SMTP.
+        return SMTPFailure(ErrorKind.CONNECTION, not_smtp_message())
     if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPResponseException):
         code = error.smtp_code
         text = _text(error.smtp_error)
@@ -424,4 +512,13 @@ def classify(error: BaseException) -> SMTPFailure:
         return SMTPFailure(ErrorKind.CONNECTION, error.strerror or str(error))
     if isinstance(error, smtplib.SMTPException):
         return SMTPFailure(ErrorKind.PERMANENT, str(error))
-    raise error
+    # Anything else is a fault of ours or an unforeseen case: still a recorded outcome (the
+    # engine pauses the account with this reason) rather than a task that dies silently.
+    logger.exception("Unexpected error in the SMTP layer", exc_info=error)
+    return SMTPFailure(ErrorKind.POLICY, _("Unexpected error while talking to the server "
+                                           "(%(error)s).") % {"error": type(error).__name__})
+
+
+def unreadable_password_message() -> str:
+    return _("Password unreadable — enter it again (the encryption key that protected it is "
+             "no longer configured).")

@@ -67,7 +67,8 @@ __all__ = [
 
 HOST = "127.0.0.1"
 MODES = ("plain", "starttls", "tls")
-CERTIFICATES = ("ca", "self-signed")
+CERTIFICATES = ("ca", "self-signed", "self-signed-other-name", "self-signed-expired",
+                "ca-other-name")
 FAULTS = (
     "greet_421",
     "drop_on_connect",
@@ -78,6 +79,8 @@ FAULTS = (
     "connect_421_for_a_while",
     "accept_then_drop",
     "accept_then_hang",
+    "banner_ssh",
+    "banner_http",
 )
 # Steps at which `chaos` may drop a connection (see start_smtp_server).
 CHAOS_STEPS = ("mail", "data", "after_dot", "hang")
@@ -87,6 +90,11 @@ AUTH_REQUIRED_REPLY = "530 5.7.0 Authentication required"
 GREET_421_REPLY = "421 4.3.2 Service not available, closing transmission channel"
 DATA_451_REPLY = "451 4.3.0 Temporary failure, try again later"
 DATA_554_REPLY = "554 5.7.1 Message rejected"
+# What a peer that is not an SMTP server says first (an SSH daemon; a web server that answers
+# the client's EHLO with an error page).
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13 secret-internal-banner\r\n"
+HTTP_ANSWER = (b"HTTP/1.1 400 Bad Request\r\nServer: internal-admin-panel/1.0\r\n"
+               b"Content-Length: 0\r\n\r\n")
 
 _START_TIMEOUT = 5.0
 _STOP_TIMEOUT = 5.0
@@ -125,8 +133,10 @@ def _write_key(path: Path, key: Any) -> None:
     path.chmod(0o600)
 
 
-def _validity(builder: Any) -> Any:
+def _validity(builder: Any, *, expired: bool = False) -> Any:
     now = datetime.datetime.now(datetime.UTC)
+    if expired:
+        now -= datetime.timedelta(days=60)
     return builder.not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(
         now + datetime.timedelta(days=30)
     )
@@ -178,15 +188,20 @@ def _test_ca() -> tuple[Any, Any, str]:
 
 @functools.cache
 def _server_cert(certificate: str) -> _CertFiles:
-    """Server certificate for localhost / 127.0.0.1 (cached once per process)."""
+    """Server certificate for localhost / 127.0.0.1 (cached once per process).
+
+    "self-signed-other-name" and "ca-other-name" are issued for mail.other-school.example only;
+    "self-signed-expired" names localhost / 127.0.0.1 but expired a month ago."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    if certificate == "ca":
+    other_name = certificate.endswith("-other-name")
+    common_name = "mail.other-school.example" if other_name else "localhost"
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    if certificate.startswith("ca"):
         ca_cert, signing_key, ca_file = _test_ca()
         issuer = ca_cert.subject
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
@@ -203,7 +218,9 @@ def _server_cert(certificate: str) -> _CertFiles:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.SubjectAlternativeName(
-                [
+                [x509.DNSName(common_name)]
+                if other_name
+                else [
                     x509.DNSName("localhost"),
                     x509.IPAddress(ipaddress.ip_address(HOST)),
                 ]
@@ -228,7 +245,9 @@ def _server_cert(certificate: str) -> _CertFiles:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(aki, critical=False)
     )
-    cert = _validity(builder).sign(signing_key, hashes.SHA256())
+    cert = _validity(builder, expired=certificate == "self-signed-expired").sign(
+        signing_key, hashes.SHA256()
+    )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     directory = _cert_dir()
     cert_path = directory / f"server-{certificate}.pem"
@@ -275,7 +294,8 @@ class ReceivedMessage:
 
 
 class _RawFaultProtocol(asyncio.Protocol):
-    """Connections that never reach SMTP: 421 greeting, immediate drop, or silence."""
+    """Connections that never reach SMTP: 421 greeting, immediate drop, silence, or a peer
+    that is another kind of server (SSH, HTTP)."""
 
     def __init__(self, server: SMTPTestServer, behaviour: str) -> None:
         self._server = server
@@ -287,6 +307,12 @@ class _RawFaultProtocol(asyncio.Protocol):
             transport.write(GREET_421_REPLY.encode("ascii") + b"\r\n")  # type: ignore[attr-defined]
             transport.close()
         elif self._behaviour == "drop_on_connect":
+            transport.close()
+        elif self._behaviour == "banner_ssh":
+            transport.write(SSH_BANNER)  # type: ignore[attr-defined]
+        elif self._behaviour == "banner_http":
+            # A web server waits for a request, then answers anything with an HTTP error.
+            transport.write(HTTP_ANSWER)  # type: ignore[attr-defined]
             transport.close()
         # "hang": keep the connection open and never answer (stop() aborts it).
 
@@ -635,7 +661,7 @@ class SMTPTestServer:
             self.connections += 1
             connection_number = self.connections
         fault = self._fault
-        if fault in ("greet_421", "drop_on_connect", "hang"):
+        if fault in ("greet_421", "drop_on_connect", "hang", "banner_ssh", "banner_http"):
             return _RawFaultProtocol(self, fault)
         if fault == "connect_421_for_a_while" and (
             self._fault_count == 0 or connection_number <= self._fault_count
@@ -705,7 +731,8 @@ def start_smtp_server(
 
     - mode: "plain" (no TLS), "starttls" (offers STARTTLS), "tls" (implicit TLS).
     - certificate: "ca" (signed by the test CA, see ``server.ca_file``) or "self-signed"
-      (pin ``server.cert_pem``).
+      (pin ``server.cert_pem``); "self-signed-other-name", "ca-other-name" (for another host
+      name) and "self-signed-expired" test what a pin must still refuse.
     - users: enables AUTH PLAIN and LOGIN; exact comparison of UTF-8 passwords.
       Failures answer ``535 5.7.3 Authentication unsuccessful``.
     - auth_require_tls: AUTH is neither offered nor accepted (538) before STARTTLS.

@@ -264,6 +264,9 @@ SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=30.0)
 SMTP_EHLO_NAME = env.str("SMTP_EHLO_NAME", default="")
 # The "Tester" button waits for the server in the administrator's request: keep it short.
 SMTP_TEST_TIMEOUT = env.float("SMTP_TEST_TIMEOUT", default=15.0)
+# Sending accounts may use ports 25, 465, 587 and 2525 only, plus the ports (or "low-high"
+# ranges) listed here: any other port would let an account probe other services.
+SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS", default=[])
 
 # The sending engine (see mailing/engine.py and docs in the README).
 MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=60)

@@ -20,3 +20,5 @@ MAIL_CATCHER_HOST = env.str("MAIL_CATCHER_HOST", default="127.0.0.1")
 MAIL_CATCHER_PORT = env.int("MAIL_CATCHER_PORT", default=1025)
 # The demo's accounts send to the local mail catcher on 127.0.0.1.
 SMTP_ALLOW_INTERNAL_HOSTS = env.bool("SMTP_ALLOW_INTERNAL_HOSTS", default=True)
+SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS",
+                                    default=[str(MAIL_CATCHER_PORT)])

@@ -19,6 +19,8 @@ LANGUAGE_CODE = env.str("TEST_LANGUAGE_CODE", default="fr")
 MAIL_CATCHER_DIR = None
 # The tests' SMTP servers listen on 127.0.0.1.
 SMTP_ALLOW_INTERNAL_HOSTS = True
+# ... on ephemeral ports.
+SMTP_ALLOWED_EXTRA_PORTS = ["1024-65535"]
 SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=5.0)
 SMTP_TEST_TIMEOUT = 3.0
 MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=30)

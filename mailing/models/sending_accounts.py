@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
 
-from ..fields import EncryptedTextField
+from ..fields import EncryptedTextField, is_unreadable
 
 MAX_SEND_DELAY = Decimal("3600")
 
@@ -134,6 +134,11 @@ class SendingAccount(models.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password)
+
+    @property
+    def password_unreadable(self) -> bool:
+        """The stored password was encrypted with a key no longer configured."""
+        return is_unreadable(self.password)
 
 
 class AccountSlot(models.Model):
