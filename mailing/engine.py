@@ -31,6 +31,7 @@ from .models.mailings import DUE_STATUSES
 from .rendering import MailingRenderer, envelope_sender
 from .services import account_connection_settings
 from .smtp import ErrorKind, SMTPConnection, SMTPFailure
+from .templating import RenderLimitExceeded
 
 logger = logging.getLogger(__name__)
 S = Message.Status
@@ -364,8 +365,15 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                 renderer = renderers.get(message.mailing_id)
                 if renderer is None:
                     renderer = renderers[message.mailing_id] = MailingRenderer(message.mailing)
-                payload = prepared.pop(message.pk, None) or renderer.build(message,
-                                                                           message.envelope)
+                try:
+                    payload = prepared.pop(message.pk, None) or renderer.build(
+                        message, message.envelope)
+                except RenderLimitExceeded as problem:
+                    # This recipient's message is too big or too slow to fill in: record why,
+                    # as a permanent failure of this message only; the others go out.
+                    _record_failure(message, SMTPFailure(ErrorKind.PERMANENT, str(problem)),
+                                    _now())
+                    continue
                 following = batch[index + 1] if index + 1 < len(batch) else None
                 try:
                     result = connection.send(

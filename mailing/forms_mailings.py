@@ -8,6 +8,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
+from eduka.validators import add_single_line, single_line
 from school.models import Guardian, SchoolClass, Student
 
 from .models import Mailing, MailingTemplate
@@ -68,7 +69,7 @@ class MailingForm(forms.Form):
     addresses = forms.CharField(label=_("Other addresses"), required=False,
                                 widget=forms.Textarea(attrs={"rows": 2}),
                                 help_text=_("One per line, or separated by commas."))
-    subject = forms.CharField(label=_("Subject"), max_length=250)
+    subject = forms.CharField(label=_("Subject"), max_length=250, validators=[single_line])
     body_text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}))
     body_html = forms.CharField(label=_("HTML version (optional)"), required=False,
                                 widget=forms.Textarea(attrs={"rows": 6}),
@@ -175,6 +176,7 @@ class MailingTemplateForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["profiles"].queryset = Profile.objects.filter(is_staff_profile=True)
+        add_single_line(self, "subject")
 
     def clean(self):
         cleaned = super().clean()
