@@ -11,6 +11,7 @@ from accounts.models import Profile
 from eduka.validators import add_single_line, single_line
 from school.models import Guardian, SchoolClass, Student
 
+from . import office_files
 from .models import Mailing, MailingTemplate
 from .models.mailings import Status
 from .selectors import accounts_user_may_send_from
@@ -116,6 +117,9 @@ class MailingForm(forms.Form):
                     params={"name": name, "size": filesizeformat(upload.size),
                             "max": filesizeformat(settings.MAILING_ATTACHMENT_MAX_BYTES)},
                     code="size")
+            if extension in office_files.EXTENSIONS and (
+                    problem := office_files.office_file_problem(upload, name, extension)):
+                raise forms.ValidationError(problem, code="content")
             total += upload.size
             upload.clean_name = name
             upload.clean_type = settings.MAILING_ATTACHMENT_TYPES[extension]
