@@ -119,7 +119,7 @@ class MailingForm(forms.Form):
                     code="size")
             if extension in office_files.EXTENSIONS and (
                     problem := office_files.office_file_problem(upload, name, extension)):
-                raise forms.ValidationError(problem, code="content")
+                raise problem
             total += upload.size
             upload.clean_name = name
             upload.clean_type = settings.MAILING_ATTACHMENT_TYPES[extension]

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -25,19 +26,22 @@ _PROGRAM_SIGNATURES = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xf
 _MACRO_NAMES = {"vbaproject.bin", "vbadata.xml", "vbaprojectsignature.bin"}
 
 
-def office_file_problem(upload, name: str, extension: str) -> str | None:
-    """Why the office file ``upload`` (a file object, rewound afterwards) is refused, or None."""
+def office_file_problem(upload, name: str, extension: str) -> ValidationError | None:
+    """Why the office file ``upload`` (a file object, rewound afterwards) is refused — a
+    translated ValidationError whose code is "content", "zip_bomb", "program" or "macro" —
+    or None."""
     try:
         with zipfile.ZipFile(upload) as archive:
             return _archive_problem(archive, name, extension)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
             NotImplementedError, RuntimeError):
-        return _("“%(name)s” is not really a %(ext)s file.") % {"name": name, "ext": extension}
+        return _not_really(name, extension)
     finally:
         upload.seek(0)
 
 
-def _archive_problem(archive: zipfile.ZipFile, name: str, extension: str) -> str | None:
+def _archive_problem(archive: zipfile.ZipFile, name: str, extension: str
+                     ) -> ValidationError | None:
     entries = archive.infolist()
     # Sizes as declared: zipfile never decompresses an entry past its declared size (a lie
     # ends in a CRC error), so the declared total bounds what opening the file costs.
@@ -45,16 +49,17 @@ def _archive_problem(archive: zipfile.ZipFile, name: str, extension: str) -> str
     compressed = sum(entry.compress_size for entry in entries)
     limit = settings.MAILING_OFFICE_MAX_UNCOMPRESSED
     if expanded > limit or expanded > settings.MAILING_OFFICE_MAX_RATIO * max(compressed, 1):
-        return _("“%(name)s” expands to %(size)s once opened (at most %(max)s, and %(ratio)s "
-                 "times its size): it looks like a zip bomb.") % {
+        return ValidationError(_(
+            "“%(name)s” expands to %(size)s once opened (at most %(max)s, and %(ratio)s times "
+            "its size): it looks like a zip bomb.") % {
             "name": name, "size": filesizeformat(expanded), "max": filesizeformat(limit),
-            "ratio": settings.MAILING_OFFICE_MAX_RATIO}
+            "ratio": settings.MAILING_OFFICE_MAX_RATIO}, code="zip_bomb")
     names = {entry.filename for entry in entries}
     if extension in OOXML and "[Content_Types].xml" not in names:
-        return _("“%(name)s” is not really a %(ext)s file.") % {"name": name, "ext": extension}
+        return _not_really(name, extension)
     if extension in OPENDOCUMENT and ("mimetype" not in names or archive.read("mimetype")[:100]
                                       .strip() != OPENDOCUMENT[extension].encode()):
-        return _("“%(name)s” is not really a %(ext)s file.") % {"name": name, "ext": extension}
+        return _not_really(name, extension)
     for entry in entries:
         path = PurePosixPath(entry.filename)
         lowered = entry.filename.lower()
@@ -74,10 +79,17 @@ def _archive_problem(archive: zipfile.ZipFile, name: str, extension: str) -> str
     return None
 
 
-def _macro_problem(name: str, extension: str) -> str:
-    return _("“%(name)s” contains macros, which a %(ext)s file must not: save it without "
-             "macros.") % {"name": name, "ext": extension}
+def _not_really(name: str, extension: str) -> ValidationError:
+    return ValidationError(_("“%(name)s” is not really a %(ext)s file.") % {
+        "name": name, "ext": extension}, code="content")
 
 
-def _program_problem(name: str) -> str:
-    return _("“%(name)s” contains a program: it cannot be attached.") % {"name": name}
+def _macro_problem(name: str, extension: str) -> ValidationError:
+    return ValidationError(_("“%(name)s” contains macros, which a %(ext)s file must not: save "
+                             "it without macros.") % {"name": name, "ext": extension},
+                           code="macro")
+
+
+def _program_problem(name: str) -> ValidationError:
+    return ValidationError(_("“%(name)s” contains a program: it cannot be attached.") % {
+        "name": name}, code="program")
