@@ -31,7 +31,7 @@ from .models.mailings import DUE_STATUSES
 from .rendering import MailingRenderer, envelope_sender
 from .services import account_connection_settings
 from .smtp import ErrorKind, SMTPConnection, SMTPFailure
-from .templating import RenderLimitExceeded
+from .templating import RenderLimitExceeded, TemplateProblem
 
 logger = logging.getLogger(__name__)
 S = Message.Status
@@ -362,15 +362,17 @@ def send_account_work(account_id: int, *, owner: str | None = None,
                     AccountSlot.objects.filter(pk=slot.pk, owner=owner).update(
                         lease_expires_at=_lease_until())
                     renew_at = time.monotonic() + settings.MAILING_LEASE_SECONDS / 3
-                renderer = renderers.get(message.mailing_id)
-                if renderer is None:
-                    renderer = renderers[message.mailing_id] = MailingRenderer(message.mailing)
                 try:
+                    renderer = renderers.get(message.mailing_id)
+                    if renderer is None:
+                        renderer = renderers[message.mailing_id] = MailingRenderer(
+                            message.mailing)
                     payload = prepared.pop(message.pk, None) or renderer.build(
                         message, message.envelope)
-                except RenderLimitExceeded as problem:
-                    # This recipient's message is too big or too slow to fill in: record why,
-                    # as a permanent failure of this message only; the others go out.
+                except (RenderLimitExceeded, TemplateProblem) as problem:
+                    # This recipient's message is too big or too slow to fill in (or its
+                    # template, saved before a stricter rule, is now refused): record why, as
+                    # a permanent failure of this message only; the others go out.
                     _record_failure(message, SMTPFailure(ErrorKind.PERMANENT, str(problem)),
                                     _now())
                     continue

@@ -279,3 +279,19 @@ def test_it_fails_only_the_recipient_whose_message_passes_the_render_cap(
         "p0@example.org", "p1@example.org", "p2@example.org"]
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.DONE
+
+
+def test_it_fails_with_the_reason_a_mailing_saved_before_a_stricter_template_rule(
+        sink, secretary, school, settings, django_capture_on_commit_callbacks):
+    account = make_account(sink)
+    body = "{% for a in enfants %}{% for b in enfants %}{% for c in enfants %}x" \
+           "{% endfor %}{% endfor %}{% endfor %}"
+    settings.MAILING_TEMPLATE_MAX_LOOP_DEPTH = 3
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN, body=body,
+                           audience={"addresses": ["a@example.org"]})
+    _submit(mailing, django_capture_on_commit_callbacks)
+    settings.MAILING_TEMPLATE_MAX_LOOP_DEPTH = 2  # an upgrade made the rule stricter
+    assert send_account_work(account.pk) is False
+    failed = Recipient.objects.get(mailing=mailing)
+    assert failed.status == S.FAILED and "2" in failed.smtp_text
+    assert sink.received == []
