@@ -474,7 +474,8 @@ def _metered(node: Node) -> None:
     """Make ``node`` charge what it renders to the budget carried by the context.
 
     Only leaves (text and variables) are charged: what a loop or a condition renders is made
-    of its leaves, already counted. Loops check the clock on every pass, even an empty one."""
+    of its leaves, already counted. Loops and conditions check the clock each time they start,
+    so nested loops with no output still stop at the time cap."""
     render = node.render_annotated
     if isinstance(node, TextNode | VariableNode):
         def render_annotated(context):
