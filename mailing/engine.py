@@ -38,6 +38,7 @@ from .models.mailings import DUE_STATUSES
 from .rendering import MailingRenderer, envelope_sender
 from .services import account_connection_settings
 from .smtp import ErrorKind, SMTPConnection, SMTPFailure
+from .templating import RenderLimitExceeded, TemplateProblem
 
 logger = logging.getLogger(__name__)
 S = Message.Status
@@ -520,10 +521,17 @@ class _AccountRun:
                  prepared: dict[int, bytes]) -> tuple[int | None, bool]:
         """One SMTP transaction and its result. Returns the message marked in flight with the
         result (if any) and whether the account was paused."""
-        renderer = self.renderers.get(message.mailing_id)
-        if renderer is None:
-            renderer = self.renderers[message.mailing_id] = MailingRenderer(message.mailing)
-        payload = prepared.pop(message.pk, None) or renderer.build(message, message.envelope)
+        try:
+            renderer = self.renderers.get(message.mailing_id)
+            if renderer is None:
+                renderer = self.renderers[message.mailing_id] = MailingRenderer(message.mailing)
+            payload = prepared.pop(message.pk, None) or renderer.build(message, message.envelope)
+        except (RenderLimitExceeded, TemplateProblem) as problem:
+            # This recipient's message is too big or too slow to fill in (or its template,
+            # saved before a stricter rule, is now refused): a permanent failure of this
+            # message only, with the reason; the others go out.
+            _record_failure(message, SMTPFailure(ErrorKind.PERMANENT, str(problem)), _now())
+            return None, False
         try:
             result = self.connection.send(
                 payload, envelope_sender(self.account, message.pk),

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile, User
+from eduka.validators import has_line_break
 
 from .hosts import host_policy_problem, host_syntax_problem, port_problem
 from .models import SendingAccount
@@ -103,7 +104,7 @@ class SendingAccountForm(forms.ModelForm):
         cleaned = super().clean()
         for name in HEADER_FIELDS:
             value = cleaned.get(name)
-            if isinstance(value, str) and _CONTROL.search(value):
+            if isinstance(value, str) and has_line_break(value):
                 self.add_error(name, forms.ValidationError(
                     _("Line breaks and control characters are not allowed here."),
                     code="control_character"))

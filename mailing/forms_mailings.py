@@ -9,8 +9,10 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
+from eduka.validators import add_single_line, single_line
 from school.models import Guardian, SchoolClass, Student
 
+from . import office_files
 from .models import Mailing, MailingTemplate
 from .models.mailings import Status
 from .selectors import accounts_user_may_send_from
@@ -69,7 +71,7 @@ class MailingForm(forms.Form):
     addresses = forms.CharField(label=_("Other addresses"), required=False,
                                 widget=forms.Textarea(attrs={"rows": 2}),
                                 help_text=_("One per line, or separated by commas."))
-    subject = forms.CharField(label=_("Subject"), max_length=250)
+    subject = forms.CharField(label=_("Subject"), max_length=250, validators=[single_line])
     body_text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}))
     body_html = forms.CharField(label=_("HTML version (optional)"), required=False,
                                 widget=forms.Textarea(attrs={"rows": 6}),
@@ -120,6 +122,9 @@ class MailingForm(forms.Form):
                     params={"name": name, "size": filesizeformat(upload.size),
                             "max": filesizeformat(settings.MAILING_ATTACHMENT_MAX_BYTES)},
                     code="size")
+            if extension in office_files.EXTENSIONS and (
+                    problem := office_files.office_file_problem(upload, name, extension)):
+                raise problem
             total += upload.size
             upload.clean_name = name
             upload.clean_type = settings.MAILING_ATTACHMENT_TYPES[extension]
@@ -180,6 +185,7 @@ class MailingTemplateForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["profiles"].queryset = Profile.objects.filter(is_staff_profile=True)
+        add_single_line(self, "subject")
 
     def clean(self):
         cleaned = super().clean()

@@ -12,15 +12,15 @@ import hashlib
 import hmac
 import re
 import uuid
-from email.header import Header
 from email.utils import format_datetime, formataddr
+from urllib.parse import quote
 
 import dkim
 from django.conf import settings
 from django.utils import timezone
 
 from .models import Mailing, Message, SendingAccount
-from .templating import compile_template, sanitize_html
+from .templating import RenderBudget, compile_template, sanitize_html
 
 CRLF = b"\r\n"
 _TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -87,8 +87,9 @@ def encoded_words(value: str) -> str:
 
 
 # Names and subjects come from people: a line break in one would start a new header or the
-# body. Every control character becomes a space before anything reaches a header.
-_NO_CONTROL = {code: " " for code in (*range(32), 127)}
+# body. Every control character, and every other character str.splitlines() breaks on (U+0085,
+# U+2028, U+2029), becomes a space before anything reaches a header.
+_NO_CONTROL = {code: " " for code in (*range(32), 127, 0x85, 0x2028, 0x2029)}
 
 
 def _header(name: str, value: str) -> bytes:
@@ -107,6 +108,10 @@ def _address(name: str, email: str) -> str:
     return f"{encoded_words(name)} <{email}>"
 
 
+header_line = _header
+address_header = _address
+
+
 def _addresses(pairs) -> str:
     return ", ".join(_address(name, email) for name, email in pairs)
 
@@ -120,12 +125,52 @@ def _text_part(subtype: str, text: str) -> bytes:
             "Content-Transfer-Encoding: base64\r\n\r\n").encode() + _b64(text.encode("utf-8"))
 
 
+#: Longest attachment file name put in a header, in characters; longer ones are shortened
+#: keeping their extension.
+FILENAME_MAX_CHARS = 100
+
+
+def shorten_filename(filename: str, limit: int = FILENAME_MAX_CHARS) -> str:
+    """``filename`` without control characters, at most ``limit`` characters, extension kept."""
+    name = filename.translate(_NO_CONTROL).strip() or "attachment"
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > 10:
+        return name[:limit]
+    return stem[:limit - len(extension) - 1].rstrip() + "." + extension
+
+
+def _parameter(name: str, value: str) -> str:
+    """A MIME parameter: quoted when ASCII, else RFC 2231 (``name*=utf-8''…``) — RFC 2047
+    forbids encoded-words inside quotes. Long values are split into RFC 2231 continuations,
+    each on its own CRLF-folded line."""
+    if value.isascii():
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{name}="{quoted}"'
+    encoded = quote(value, safe="", encoding="utf-8")
+    if len(encoded) <= 60:
+        return f"{name}*=utf-8''{encoded}"
+    sections, start = [], 0
+    while start < len(encoded):
+        end = min(start + 60, len(encoded))
+        if "%" in encoded[end - 2:end]:  # never split a %XX escape
+            end = encoded.rindex("%", start, end)
+        sections.append(encoded[start:end])
+        start = end
+    return ";\r\n ".join(
+        f"{name}*{index}*=" + ("utf-8''" if index == 0 else "") + section
+        for index, section in enumerate(sections))
+
+
 def _attachment_part(data: bytes, content_type: str, filename: str) -> bytes:
-    name = filename if filename.isascii() else Header(filename, "utf-8").encode()
-    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-    return (f'Content-Type: {content_type}; name="{quoted}"\r\n'
-            f'Content-Disposition: attachment; filename="{quoted}"\r\n'
+    filename = shorten_filename(filename)
+    return (f"Content-Type: {content_type};\r\n {_parameter('name', filename)}\r\n"
+            f"Content-Disposition: attachment;\r\n {_parameter('filename', filename)}\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n").encode() + _b64(data)
+
+
+text_part = _text_part
 
 
 def _multipart(subtype: str, boundary: str, parts: list[bytes]) -> bytes:
@@ -141,7 +186,7 @@ class _Literal:
     def __init__(self, text: str):
         self.text = text
 
-    def render(self, context) -> str:
+    def render(self, context, budget=None) -> str:
         return self.text
 
 
@@ -172,8 +217,7 @@ class MailingRenderer:
                 self.attachments.append(_attachment_part(
                     handle.read(), attachment.content_type or "application/octet-stream",
                     attachment.filename))
-        from_header = formataddr((self.account.sender_name, self.account.envelope_from),
-                                 charset="utf-8")
+        from_header = _address(self.account.sender_name, self.account.envelope_from)
         constant = [f"From: {from_header}".encode()]
         reply_to = mailing.reply_to or self.account.effective_reply_to
         if reply_to:
@@ -190,12 +234,15 @@ class MailingRenderer:
         self.constant_headers = CRLF.join(constant) + CRLF
 
     def render_parts(self, context: dict) -> tuple[str, str, str]:
-        """Subject, text and sanitised HTML for one context (previews use this too)."""
-        subject = self.subject_prefix + " ".join(self.subject.render(context).split())
-        html = self.html.render(context) if self.html else ""
+        """Subject, text and sanitised HTML for one context (previews use this too).
+
+        Raises RenderLimitExceeded when the three together pass the render caps."""
+        budget = RenderBudget()
+        subject = self.subject_prefix + " ".join(self.subject.render(context, budget).split())
+        html = self.html.render(context, budget) if self.html else ""
         if html and self.html_needs_sanitizing:
             html = sanitize_html(html)
-        return subject, self.text.render(context), html
+        return subject, self.text.render(context, budget), html
 
     def build(self, message: Message, recipients) -> bytes:
         subject, text, html = self.render_parts(message.context)

@@ -1,8 +1,7 @@
 """Writes on sending accounts: save, assign, test, delete."""
 
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -101,21 +100,27 @@ class TestOutcome:
     hint: str = ""
 
 
-def build_test_message(*, account: SendingAccount, to_email: str) -> EmailMessage:
+def build_test_message(*, account: SendingAccount, to_email: str) -> bytes:
+    """The "Tester" message, its headers encoded by the same builder as mailings (a line
+    separator in the sender name must not split the From header into two addresses)."""
+    from .rendering import CRLF, address_header, header_line, text_part
+
     domain = account.envelope_from.rpartition("@")[2] or "localhost"
-    message = EmailMessage()
-    message["Subject"] = _("Eduka: test of the sending account “%(name)s”") % {"name": account}
-    message["From"] = formataddr((account.sender_name, account.envelope_from))
-    message["To"] = to_email
+    subject = _("Eduka: test of the sending account “%(name)s”") % {"name": account}
+    headers = [
+        header_line("Subject", subject),
+        f"From: {address_header(account.sender_name, account.envelope_from)}".encode(),
+        header_line("To", to_email),
+    ]
     if account.effective_reply_to:
-        message["Reply-To"] = account.effective_reply_to
-    message["Date"] = format_datetime(timezone.now())
-    message["Message-ID"] = make_msgid(domain=domain)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_(
+        headers.append(header_line("Reply-To", account.effective_reply_to))
+    headers += [f"Date: {format_datetime(timezone.now())}".encode(),
+                f"Message-ID: {make_msgid(domain=domain)}".encode(),
+                b"Auto-Submitted: auto-generated", b"MIME-Version: 1.0"]
+    body = text_part("plain", _(
         "This message was sent by Eduka to test the sending account “%(name)s”.\n"
         "If you can read it, the account's settings work.") % {"name": account})
-    return message
+    return CRLF.join(headers) + CRLF + body
 
 
 def send_now(*, account: SendingAccount, payload: bytes, envelope_from: str,
@@ -148,7 +153,7 @@ def account_test(*, account: SendingAccount, to_email: str) -> TestOutcome:
     """Send a real message through the account and record the outcome on it."""
     with translation.override(settings.LANGUAGE_CODE):
         message = build_test_message(account=account, to_email=to_email)
-    outcome = send_now(account=account, payload=message.as_bytes(),
+    outcome = send_now(account=account, payload=message,
                        envelope_from=account.envelope_from, to_email=to_email)
     account.last_test_at = timezone.now()
     account.last_test_ok = outcome.ok

@@ -22,7 +22,14 @@ from django.conf import settings
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .templating import TemplateProblem, Vocabulary, compile_template, template_errors
+from .templating import (
+    RenderBudget,
+    RenderLimitExceeded,
+    TemplateProblem,
+    Vocabulary,
+    compile_template,
+    template_errors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +168,12 @@ def source_errors(key: str, subject: str, body: str) -> list[str]:
 
 
 def render_sources(key: str, subject: str, body: str, context: dict) -> tuple[str, str]:
+    """Raises RenderLimitExceeded past the render caps (subject and body share them)."""
     vocabulary = SYSTEM_MAILS[key].vocabulary
-    rendered = compile_template(subject, vocabulary=vocabulary).render(context)
+    budget = RenderBudget()
+    rendered = compile_template(subject, vocabulary=vocabulary).render(context, budget)
     return " ".join(rendered.split()), compile_template(body, vocabulary=vocabulary).render(
-        context)
+        context, budget)
 
 
 def render_system_mail(key: str, context: dict, *, language: str | None = None
@@ -179,7 +188,7 @@ def render_system_mail(key: str, context: dict, *, language: str | None = None
     if customised:
         try:
             return render_sources(key, subject, body, context)
-        except TemplateProblem as problem:
+        except (TemplateProblem, RenderLimitExceeded) as problem:
             logger.error("Automated e-mail %s (%s): the administrators' version is refused "
                          "(%s); the default is used.", key, language, problem)
     return render_sources(key, *default_source(key, language), context)

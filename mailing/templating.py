@@ -25,18 +25,21 @@ from __future__ import annotations
 
 import functools
 import re
+import time as clock
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import nh3
+from django.conf import settings
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters
 from django.template import defaulttags as django_defaulttags
 from django.template.base import (
     UNKNOWN_SOURCE,
     FilterExpression,
     Lexer,
+    Node,
     Origin,
     Parser,
     Template,
@@ -58,6 +61,8 @@ __all__ = [
     "VARIABLES",
     "CompiledTemplate",
     "MAILING_VOCABULARY",
+    "RenderBudget",
+    "RenderLimitExceeded",
     "TemplateProblem",
     "Vocabulary",
     "compile_template",
@@ -174,6 +179,7 @@ class _Problems(dict):
     def __init__(self, vocabulary: Vocabulary = MAILING_VOCABULARY):
         super().__init__()
         self.vocabulary = vocabulary
+        self.loop_depth = 0  # Loops open around the node being checked.
 
     def add(self, message: str) -> None:
         self[message] = None
@@ -349,9 +355,19 @@ def _check_for(node: ForNode, scope, problems: _Problems) -> None:
             gettext("“%(tag)s”: a loop names a single item, as in “%(example)s”.")
             % {"tag": _token_text(node.token), "example": problems.vocabulary.loop_example}
         )
+    # Each nested loop multiplies the output: a few short nested loops can make a page of
+    # hundreds of megabytes. Rendering is capped too (RenderBudget); this says it up front.
+    limit = settings.MAILING_TEMPLATE_MAX_LOOP_DEPTH
+    if problems.loop_depth + 1 > limit:
+        problems.add(
+            gettext("Loops may be nested at most %(limit)s deep.") % {"limit": limit})
     inner = {**scope, "forloop": FORLOOP_FIELDS}
     inner.update({name: fields for name in node.loopvars})
-    _check_nodes(node.nodelist_loop, inner, problems)
+    problems.loop_depth += 1
+    try:
+        _check_nodes(node.nodelist_loop, inner, problems)
+    finally:
+        problems.loop_depth -= 1
     _check_nodes(node.nodelist_empty, scope, problems)
 
 
@@ -419,6 +435,60 @@ def _plain(value):
     )
 
 
+class RenderLimitExceeded(Exception):
+    """A message grew past ``MAILING_RENDER_MAX_BYTES`` or rendered for longer than
+    ``MAILING_RENDER_MAX_SECONDS``; ``str()`` is a translated reason fit to record and show."""
+
+
+class RenderBudget:
+    """What one message may still produce, and until when. Shared by its subject, text and
+    HTML, and checked as each piece of output is produced (not on the finished page), so a
+    runaway template stops at the cap instead of building hundreds of megabytes first."""
+
+    __slots__ = ("max_bytes", "remaining", "deadline", "max_seconds")
+
+    def __init__(self, *, max_bytes: int | None = None, max_seconds: float | None = None):
+        self.max_bytes = settings.MAILING_RENDER_MAX_BYTES if max_bytes is None else max_bytes
+        self.max_seconds = (settings.MAILING_RENDER_MAX_SECONDS if max_seconds is None
+                            else max_seconds)
+        self.remaining = self.max_bytes
+        self.deadline = clock.monotonic() + self.max_seconds
+
+    def check_time(self) -> None:
+        if clock.monotonic() > self.deadline:
+            raise RenderLimitExceeded(
+                gettext("The message took longer than %(seconds)s seconds to prepare: simplify "
+                        "its loops.") % {"seconds": f"{self.max_seconds:g}"})
+
+    def spend(self, text: str) -> None:
+        self.remaining -= len(text) if text.isascii() else len(text.encode("utf-8"))
+        if self.remaining < 0:
+            raise RenderLimitExceeded(
+                gettext("The message is larger than %(size)s once filled in: shorten it or "
+                        "simplify its loops.") % {"size": defaultfilters.filesizeformat(
+                            self.max_bytes)})
+        self.check_time()
+
+
+def _metered(node: Node) -> None:
+    """Make ``node`` charge what it renders to the budget carried by the context.
+
+    Only leaves (text and variables) are charged: what a loop or a condition renders is made
+    of its leaves, already counted. Loops and conditions check the clock each time they start,
+    so nested loops with no output still stop at the time cap."""
+    render = node.render_annotated
+    if isinstance(node, TextNode | VariableNode):
+        def render_annotated(context):
+            output = render(context)
+            context.eduka_budget.spend(output)
+            return output
+    else:
+        def render_annotated(context):
+            context.eduka_budget.check_time()
+            return render(context)
+    node.render_annotated = render_annotated
+
+
 class CompiledTemplate:
     """A validated template, parsed once; :meth:`render` it once per recipient.
 
@@ -431,19 +501,25 @@ class CompiledTemplate:
         self.source = source
         self.html = html
         self._template = Template(source, engine=_engine())
+        for node in self._template.nodelist.get_nodes_by_type(Node):
+            _metered(node)
 
     def __repr__(self) -> str:
         return f"<CompiledTemplate html={self.html} source={self.source[:40]!r}>"
 
-    def render(self, context: Mapping[str, object]) -> str:
+    def render(self, context: Mapping[str, object], budget: RenderBudget | None = None) -> str:
         """Render for one recipient; returns a plain ``str`` (not a SafeString).
 
         ``context`` must be plain data (see :func:`sample_context`); a missing key renders as
         ``""`` and never raises. Variables are HTML-escaped if the template was compiled with
         ``html=True`` and left as-is otherwise. Raises ``TypeError`` if the context holds
-        anything but dicts, lists, strings, numbers, dates or None (a programming error).
+        anything but dicts, lists, strings, numbers, dates or None (a programming error), and
+        :class:`RenderLimitExceeded` past the ``budget`` (by default a fresh one: the settings'
+        caps), shared by the parts of one message.
         """
-        rendered = self._template.render(Context(_plain(context), autoescape=self.html))
+        template_context = Context(_plain(context), autoescape=self.html)
+        template_context.eduka_budget = budget or RenderBudget()
+        rendered = self._template.render(template_context)
         return str.__str__(rendered)
 
 

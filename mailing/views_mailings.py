@@ -20,6 +20,7 @@ from .forms import AccountTestForm
 from .forms_mailings import MailingForm, MailingTemplateForm, RecipientFilterForm
 from .models import Mailing, MailingTemplate, Message
 from .rendering import MailingRenderer
+from .templating import RenderLimitExceeded
 
 SEND = "mailing.send_mailings"
 TEMPLATES = "mailing.manage_templates"
@@ -121,9 +122,14 @@ def _draft_page(request, mailing):
     index = min(max(int(request.GET.get("preview", 0) or 0), 0), max(len(plan.messages) - 1, 0))
     preview = None
     if plan.messages:
-        subject, text, html = MailingRenderer(mailing).render_parts(plan.messages[index].context)
-        preview = {"subject": subject, "text": text, "html": html,
-                   "recipients": plan.messages[index].recipients}
+        try:
+            subject, text, html = MailingRenderer(mailing).render_parts(
+                plan.messages[index].context)
+        except RenderLimitExceeded as problem:  # the same caps as in the worker
+            messages.error(request, str(problem))
+        else:
+            preview = {"subject": subject, "text": text, "html": html,
+                       "recipients": plan.messages[index].recipients}
     choices = [(i, ", ".join(r.email for r in m.recipients[:3])
                 + (f" (+{len(m.recipients) - 3})" if len(m.recipients) > 3 else ""))
                for i, m in enumerate(plan.messages[:200])]
@@ -147,9 +153,13 @@ def mailing_test(request, pk):
     mailing = _own_mailing(request, pk)
     form = AccountTestForm(request.POST)
     if form.is_valid():
-        outcome = submission.mailing_test_send(mailing=mailing,
-                                               to_email=form.cleaned_data["to_email"],
-                                               index=int(request.POST.get("preview", 0) or 0))
+        try:
+            outcome = submission.mailing_test_send(
+                mailing=mailing, to_email=form.cleaned_data["to_email"],
+                index=int(request.POST.get("preview", 0) or 0))
+        except RenderLimitExceeded as problem:
+            messages.error(request, str(problem))
+            return redirect("mailings:mailing_detail", mailing.pk)
         if outcome.ok:
             messages.success(request, _("Test message sent. The server answered: %(reply)s")
                              % {"reply": outcome.server_reply})
@@ -277,7 +287,11 @@ def message_detail(request, pk, message_pk):
     mailing = _visible_mailing(request, pk)
     message = get_object_or_404(Message.objects.prefetch_related("recipients"),
                                 pk=message_pk, mailing=mailing)
-    subject, text, html = MailingRenderer(mailing).render_parts(message.context)
+    try:
+        subject, text, html = MailingRenderer(mailing).render_parts(message.context)
+    except RenderLimitExceeded as problem:
+        messages.error(request, str(problem))
+        subject, text, html = "", "", ""
     return render(request, "mailing/message_detail.html", {
         "mailing": mailing, "message": message, "subject": subject, "text": text,
         "html": html, "recipients": message.recipients.all()})

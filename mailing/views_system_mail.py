@@ -13,6 +13,7 @@ from eduka.decorators import permission_required
 
 from . import system_templates
 from .models import SystemMailTemplate
+from .templating import RenderLimitExceeded
 
 MANAGE = "mailing.manage_sending_accounts"
 
@@ -61,8 +62,7 @@ def system_mail_edit(request, key, language):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if "preview" in request.POST:
-            preview = system_templates.render_sources(
-                key, data["subject"], data["body_text"], system_templates.sample_context(key))
+            preview = _preview(request, key, data["subject"], data["body_text"])
         else:
             SystemMailTemplate.objects.update_or_create(
                 key=key, language=language, defaults={
@@ -77,12 +77,22 @@ def system_mail_edit(request, key, language):
             form = SystemMailForm({"subject": subject, "body_text": body}, key=key)
             form.is_valid()
         else:
-            preview = system_templates.render_sources(key, subject, body,
-                                                      system_templates.sample_context(key))
+            preview = _preview(request, key, subject, body)
     return render(request, "mailing/system_mail_form.html", {
         "mail": mail, "form": form, "language": dict(settings.LANGUAGES)[language],
         "language_code": language, "customised": customised, "preview": preview,
         "variables": mail.all_variables, "lists": mail.lists})
+
+
+def _preview(request, key, subject, body):
+    """(subject, text) for the sample context, or None with the reason shown: previews obey
+    the render caps the sending does."""
+    try:
+        return system_templates.render_sources(key, subject, body,
+                                               system_templates.sample_context(key))
+    except RenderLimitExceeded as problem:
+        messages.error(request, str(problem))
+        return None
 
 
 @require_POST

@@ -41,6 +41,7 @@ import functools
 import hmac
 import ipaddress
 import random
+import re
 import shutil
 import ssl
 import tempfile
@@ -59,6 +60,7 @@ __all__ = [
     "FAULTS",
     "MODES",
     "ReceivedMessage",
+    "assert_crlf_only",
     "SMTPTestServer",
     "smtp_server",
     "smtp_server_factory",
@@ -267,6 +269,20 @@ def _server_ssl_context(files: _CertFiles) -> ssl.SSLContext:
 # Recorded messages
 # --------------------------------------------------------------------------------------
 
+_BARE_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+
+def assert_crlf_only(payload: bytes) -> None:
+    """Every line of ``payload`` ends in CRLF: no bare LF or CR anywhere (Postfix with
+    ``smtpd_forbid_bare_newline=reject`` refuses a message that has one)."""
+    match = _BARE_LINE_END.search(payload)
+    if match is not None:
+        kind = "CR" if match.group() == b"\r" else "LF"
+        start = match.start()
+        around = payload[max(0, start - 60):start + 20]
+        raise AssertionError(f"bare {kind} at byte {start}: {around!r}")
+
+
 
 @dataclass
 class ReceivedMessage:
@@ -284,6 +300,7 @@ class ReceivedMessage:
         SMTP's CRLF line endings are turned into "\n" first, as the email package
         expects, so that text parts read back exactly as the sender wrote them.
         """
+        assert_crlf_only(self.content)  # every message the tests receive
         content = self.content.replace(b"\r\n", b"\n")
         return email.message_from_bytes(content, policy=email.policy.default)
 

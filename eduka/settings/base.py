@@ -323,6 +323,18 @@ MAILING_ATTACHMENT_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Office attachments (.docx/.xlsx/.odt/.ods) are zip files, opened and inspected when uploaded:
+# at most this much once decompressed, and at most this ratio decompressed / compressed.
+MAILING_OFFICE_MAX_UNCOMPRESSED = env.int("MAILING_OFFICE_MAX_UNCOMPRESSED",
+                                          default=100 * 1024 * 1024)
+MAILING_OFFICE_MAX_RATIO = env.int("MAILING_OFFICE_MAX_RATIO", default=100)
+
+# Mail-merge templates (mailings and the automated mail's wording): how deep loops may nest
+# (checked when saved), and what one message may produce once filled in (checked while it is
+# rendered, in the worker and in previews alike).
+MAILING_TEMPLATE_MAX_LOOP_DEPTH = env.int("MAILING_TEMPLATE_MAX_LOOP_DEPTH", default=2)
+MAILING_RENDER_MAX_BYTES = env.int("MAILING_RENDER_MAX_BYTES", default=2 * 1024 * 1024)
+MAILING_RENDER_MAX_SECONDS = env.float("MAILING_RENDER_MAX_SECONDS", default=2.0)
 
 # Password reset links expire after this many seconds (and die once used).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=24 * 3600)

@@ -256,3 +256,42 @@ def test_building_the_next_message_while_waiting_never_raises():
     prepare()  # the error will be raised when the message is built in its turn
     assert prepared == {}
     assert _preparer(following, {}, prepared) is None  # no renderer at hand: nothing to do
+
+
+def test_it_fails_only_the_recipient_whose_message_passes_the_render_cap(
+        sink, secretary, school, class_with_families, settings,
+        django_capture_on_commit_callbacks):
+    # Nadia has two children: the nested loops repeat the line 4 times for her, once for the
+    # parents of one child. The cap lets one repetition through, not four.
+    school_class, _students = class_with_families
+    settings.MAILING_RENDER_MAX_BYTES = 1500
+    account = make_account(sink)
+    body = ("{% for enfant in enfants %}{% for autre in enfants %}" + "x" * 500
+            + "{% endfor %}{% endfor %}")
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN, body=body,
+                           audience={"class_ids": [school_class.pk]})
+    _submit(mailing, django_capture_on_commit_callbacks)
+    assert send_account_work(account.pk) is False
+    failed = Recipient.objects.get(mailing=mailing, status=S.FAILED)
+    assert failed.email == "nadia@example.org"
+    assert "1.5" in failed.smtp_text or "1,5" in failed.smtp_text  # the cap, named
+    assert sorted(r for m in sink.received for r in m.rcpt_tos) == [
+        "p0@example.org", "p1@example.org", "p2@example.org"]
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.DONE
+
+
+def test_it_fails_with_the_reason_a_mailing_saved_before_a_stricter_template_rule(
+        sink, secretary, school, settings, django_capture_on_commit_callbacks):
+    account = make_account(sink)
+    body = "{% for a in enfants %}{% for b in enfants %}{% for c in enfants %}x" \
+           "{% endfor %}{% endfor %}{% endfor %}"
+    settings.MAILING_TEMPLATE_MAX_LOOP_DEPTH = 3
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN, body=body,
+                           audience={"addresses": ["a@example.org"]})
+    _submit(mailing, django_capture_on_commit_callbacks)
+    settings.MAILING_TEMPLATE_MAX_LOOP_DEPTH = 2  # an upgrade made the rule stricter
+    assert send_account_work(account.pk) is False
+    failed = Recipient.objects.get(mailing=mailing)
+    assert failed.status == S.FAILED and "2" in failed.smtp_text
+    assert sink.received == []

@@ -1,5 +1,7 @@
 import csv
 import io
+import os
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -149,3 +151,86 @@ def test_it_sends_a_marked_test_to_the_author_only(secretary_client, account, si
     assert not Recipient.objects.exists()  # nothing recorded as sent to the audience
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.DRAFT
+
+
+def test_previews_and_test_sends_obey_the_render_caps(secretary_client, account, sink, school,
+                                                      class_with_families, settings):
+    school_class, _ = class_with_families
+    _compose(secretary_client, account, classes=[school_class.pk],
+             body_text="{% for enfant in enfants %}{% for e in enfants %}" + "x" * 400
+                       + "{% endfor %}{% endfor %}", mode="per_guardian")
+    mailing = Mailing.objects.get()
+    settings.MAILING_RENDER_MAX_BYTES = 300
+    page = secretary_client.get(reverse("mailings:mailing_detail", args=[mailing.pk]))
+    assert page.status_code == 200 and page.context["preview"] is None
+    [error] = list(page.context["messages"])
+    assert error.level_tag == "error" and "300" in str(error)
+    response = secretary_client.post(reverse("mailings:mailing_test", args=[mailing.pk]),
+                                     {"to_email": "secretary@example.org"}, follow=True)
+    assert response.status_code == 200
+    assert any("300" in str(m) for m in response.context["messages"])
+    assert sink.received == []
+
+
+def _office(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+DOCX_TYPES = (b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+              b'2006/content-types"><Override PartName="/word/document.xml" ContentType="'
+              b'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml'
+              b'"/></Types>')
+DOCX = {"[Content_Types].xml": DOCX_TYPES, "word/document.xml": b"<w:document/>"}
+
+
+@pytest.mark.parametrize("members,code", [
+    ({"setup.exe": b"MZ\x90\x00", "[Content_Types].xml": DOCX_TYPES}, "program"),
+    ({**DOCX, "word/media/image1.png": b"MZ\x90\x00\x03 a renamed program"}, "program"),
+    ({**DOCX, "word/embeddings/tool": b"\x7fELF\x02\x01"}, "program"),
+    ({**DOCX, "word/vbaProject.bin": b"\xd0\xcf\x11\xe0"}, "macro"),
+    ({"[Content_Types].xml": DOCX_TYPES.replace(b"document.main", b"document.macroEnabled.main"),
+      "word/document.xml": b"<w:document/>"}, "macro"),
+    ({"word/document.xml": b"<w:document/>"}, "content"),
+    ({**DOCX, "word/bomb.xml": b"\x00" * 3_000_000}, "zip_bomb"),
+])
+def test_it_inspects_office_files_inside(secretary_client, account, school, members, code):
+    docx = SimpleUploadedFile("rapport.docx", _office(members), "application/octet-stream")
+    response = _compose(secretary_client, account, addresses="a@example.org", attachments=[docx])
+    [error] = response.context["form"].errors.as_data()["attachments"]
+    assert error.code == code and "rapport.docx" in error.message
+    assert not Mailing.objects.exists()
+
+
+def test_it_accepts_a_plain_office_document(secretary_client, account, school):
+    docx = SimpleUploadedFile("rapport.docx", _office(DOCX), "application/octet-stream")
+    response = _compose(secretary_client, account, addresses="a@example.org", attachments=[docx])
+    assert response.status_code == 302
+
+
+def test_it_refuses_an_office_file_past_the_decompressed_size(secretary_client, account,
+                                                              school, settings):
+    settings.MAILING_OFFICE_MAX_UNCOMPRESSED = 1000
+    data = _office({**DOCX, "word/media/photo.jpg": os.urandom(2000)}, zipfile.ZIP_STORED)
+    response = _compose(secretary_client, account, addresses="a@example.org",
+                        attachments=[SimpleUploadedFile("photo.docx", data)])
+    assert "attachments" in response.context["form"].errors
+    settings.MAILING_OFFICE_MAX_UNCOMPRESSED = 100_000
+    response = _compose(secretary_client, account, addresses="a@example.org",
+                        attachments=[SimpleUploadedFile("photo.docx", data)])
+    assert response.status_code == 302  # a real document with its pictures is accepted
+
+
+def test_it_inspects_opendocument_files_too(secretary_client, account, school):
+    mimetype = b"application/vnd.oasis.opendocument.text"
+    good = _office({"mimetype": mimetype, "content.xml": b"<office:document/>"})
+    response = _compose(secretary_client, account, addresses="a@example.org",
+                        attachments=[SimpleUploadedFile("note.odt", good)])
+    assert response.status_code == 302
+    macro = _office({"mimetype": mimetype, "content.xml": b"<x/>", "Basic/Standard/M.xml": b"x"})
+    response = _compose(secretary_client, account, addresses="a@example.org",
+                        attachments=[SimpleUploadedFile("note.odt", macro)])
+    assert response.context["form"].errors.as_data()["attachments"][0].code == "macro"

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailing.models import Mailing, Message, Recipient, SendingAccount
 from mailing.rendering import MailingRenderer, encoded_words, verp_address
+from tests.smtp_servers import assert_crlf_only
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,10 @@ def _render(account, secretary, mode=Mailing.Mode.PER_GUARDIAN):
                                      body_text="Texte", body_html="<p>HTML<script>x</script></p>")
     message = Message(pk=7, mailing=mailing, account=account, message_id="<abc@x.org>",
                       context={"parent": {"prenom": "Zoé"}})
-    return MailingRenderer(mailing).build(message, [Recipient(email="zoe@example.org",
-                                                              name="Zoé")])
+    payload = MailingRenderer(mailing).build(message, [Recipient(email="zoe@example.org",
+                                                                 name="Zoé")])
+    assert_crlf_only(payload)
+    return payload
 
 
 def test_it_dkim_signs_mail_from_the_integrated_domain(dkim_key, secretary):
@@ -87,6 +90,7 @@ def test_it_encodes_non_ascii_headers_readably(secretary):
     payload = MailingRenderer(mailing).build(message, [Recipient(email="z@x.org",
                                                                  name="Zoé Ünal")])
     assert all(len(line) <= 998 for line in payload.split(b"\r\n"))
+    assert_crlf_only(payload)
     parsed = message_from_bytes(payload, policy=policy.default)
     assert parsed["Subject"] == "Réunion " + "très importante " * 8 + "— 😀"
     assert parsed["To"].addresses[0].display_name == "Zoé Ünal"
@@ -125,3 +129,80 @@ def test_encoded_words_are_short_and_never_split_a_character(value):
     assert all(len(word) <= 75 for word in words)
     # Each word decodes on its own (a split character would raise here).
     assert "".join(chunk.decode("utf-8") for chunk in chunks) == value
+
+
+def _with_attachment(secretary, filename, tmp_path, settings):
+    from email import message_from_bytes, policy
+
+    from django.core.files.base import ContentFile
+
+    from mailing.models import Attachment
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",
+                                            from_email="ecole@h.org", sender_name="École")
+    mailing = Mailing.objects.create(account=account, created_by=secretary,
+                                     mode=Mailing.Mode.PER_GUARDIAN, subject="S", body_text="T")
+    attachment = Attachment(mailing=mailing, filename=filename, content_type="application/pdf",
+                            size=8)
+    attachment.file.save("a.pdf", ContentFile(b"%PDF-1.4"), save=True)
+    message = Message(pk=3, mailing=mailing, account=account, message_id="<a@h.org>", context={})
+    payload = MailingRenderer(mailing).build(message, [Recipient(email="z@x.org")])
+    assert_crlf_only(payload)
+    parsed = message_from_bytes(payload, policy=policy.default)
+    [part] = list(parsed.iter_attachments())
+    return payload, part
+
+
+def test_it_encodes_non_ascii_attachment_names_per_rfc_2231(secretary, tmp_path, settings):
+    # 62 characters: folded with bare LFs by email.header.Header before.
+    name = "Compte-rendu du conseil d’école du 2e trimestre – élèves.pdf"
+    payload, part = _with_attachment(secretary, name, tmp_path, settings)
+    assert part.get_filename() == name
+    assert part.get_content() == b"%PDF-1.4"
+    assert b"=?utf-8?" not in payload.partition(b"Content-Disposition")[2]  # no RFC 2047 word
+    assert b"filename*0*=utf-8''Compte-rendu" in payload
+
+
+def test_it_shortens_an_over_long_attachment_name_keeping_its_extension(secretary, tmp_path,
+                                                                        settings):
+    from mailing.rendering import FILENAME_MAX_CHARS
+
+    _payload, part = _with_attachment(secretary, "é" * 300 + ".docx", tmp_path, settings)
+    assert part.get_filename() == "é" * (FILENAME_MAX_CHARS - 5) + ".docx"
+    _payload, part = _with_attachment(secretary, "a" * 300 + ".pdf", tmp_path, settings)
+    assert part.get_filename() == "a" * (FILENAME_MAX_CHARS - 4) + ".pdf"
+
+
+def test_a_line_separator_in_the_sender_name_keeps_one_from_address(secretary):
+    from email import message_from_bytes, policy
+
+    account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",
+                                            from_email="ecole@h.org",
+                                            sender_name="École\u2028evil@attacker.example")
+    mailing = Mailing.objects.create(account=account, created_by=secretary,
+                                     mode=Mailing.Mode.PER_GUARDIAN, subject="S", body_text="T")
+    message = Message(pk=4, mailing=mailing, account=account, message_id="<b@h.org>", context={})
+    payload = MailingRenderer(mailing).build(message, [Recipient(email="z@x.org")])
+    assert_crlf_only(payload)
+    parsed = message_from_bytes(payload, policy=policy.default)
+    assert [a.addr_spec for a in parsed["From"].addresses] == ["ecole@h.org"]
+
+
+def test_a_message_past_the_render_cap_is_refused_before_it_is_built(secretary, settings):
+    from mailing.templating import RenderLimitExceeded
+
+    settings.MAILING_RENDER_MAX_BYTES = 1000
+    account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",
+                                            from_email="ecole@h.org")
+    mailing = Mailing.objects.create(
+        account=account, created_by=secretary, mode=Mailing.Mode.PER_GUARDIAN, subject="S",
+        body_text="{% for e in enfants %}{% for f in enfants %}" + "x" * 200
+                  + "{% endfor %}{% endfor %}")
+    renderer = MailingRenderer(mailing)
+    one = Message(pk=5, mailing=mailing, account=account, message_id="<c@h.org>",
+                  context={"enfants": [{}, {}]})
+    assert renderer.build(one, [Recipient(email="z@x.org")])
+    one.context = {"enfants": [{}] * 3}
+    with pytest.raises(RenderLimitExceeded):
+        renderer.build(one, [Recipient(email="z@x.org")])

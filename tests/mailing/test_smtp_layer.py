@@ -161,6 +161,20 @@ def test_the_test_button_sends_a_real_message_and_records_the_result(admin_clien
     assert account.last_test_ok and account.last_test_message.startswith("250")
 
 
+def test_the_test_message_encodes_its_from_name_like_mailings(admin_client,
+                                                             smtp_server_factory):
+    # U+2028 in the name made a From header that parsed as two addresses.
+    server = smtp_server_factory(mode="starttls", users={USER: PASSWORD})
+    account = _account(server, sender_name="École\u2028evil@attacker.example, x")
+    admin_client.post(reverse("mailing:account_test", args=[account.pk]),
+                      {"to_email": "admin@example.org"})
+    [received] = server.received  # CRLF only: ReceivedMessage.message() checks it
+    parsed = received.message()
+    assert [a.addr_spec for a in parsed["From"].addresses] == ["ecole@example.org"]
+    assert parsed["Subject"].startswith("Eduka")
+    assert "test" in parsed.get_content()
+
+
 def test_the_test_button_shows_the_servers_error_verbatim(admin_client, smtp_server_factory):
     server = smtp_server_factory(mode="starttls", users={USER: "the right one"})
     account = _account(server)

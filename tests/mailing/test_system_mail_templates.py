@@ -140,3 +140,15 @@ def test_a_subject_too_long_for_the_database_is_shortened_not_lost(admin_client)
 
     mailing = system_mail_send(to_email="a@example.org", subject="x" * 400, text="t")
     assert len(mailing.subject) == 250 and mailing.subject.endswith("…")
+
+
+def test_preview_obeys_the_render_caps(admin_client, settings):
+    settings.MAILING_RENDER_MAX_BYTES = 300
+    url = reverse("mailing:system_mail_edit", args=["password_reset", "en"])
+    response = admin_client.post(url, {"subject": "Lien", "body_text": "x" * 400 + "{{ lien }}",
+                                       "preview": "1"})
+    assert response.status_code == 200
+    assert response.context["preview"] is None
+    [error] = list(response.context["messages"])
+    assert error.level_tag == "error" and "300" in str(error)  # the cap, named
+    assert not SystemMailTemplate.objects.exists()

@@ -166,3 +166,51 @@ def test_it_converts_html_to_readable_text():
 def test_it_offers_a_sample_context_matching_the_variables():
     source = " ".join(f"{{{{ {name} }}}}" for name, _label in VARIABLES if name != "enfants")
     assert "  " not in compile_template(source).render(sample_context())
+
+
+def _nested_loops(depth: int, body: str = "x") -> str:
+    return "{% for enfant in enfants %}" * depth + body + "{% endfor %}" * depth
+
+
+def test_it_refuses_loops_nested_deeper_than_the_setting(settings):
+    settings.MAILING_TEMPLATE_MAX_LOOP_DEPTH = 2
+    assert errors(_nested_loops(2, "{{ enfant.prenom }}")) == []
+    assert errors(_nested_loops(3, "{{ enfant.prenom }}")) == [
+        "Loops may be nested at most 2 deep."]
+
+
+def test_it_stops_a_nested_loop_bomb_at_the_output_cap_without_building_it(settings):
+    # The bomb, scaled down: unchecked, 8 nested loops over 4 children repeat a
+    # 100-character line 65,536 times (6.5 MB). The cap stops it as it grows.
+    import tracemalloc
+
+    from mailing.templating import RenderLimitExceeded
+
+    settings.MAILING_RENDER_MAX_BYTES = 10_000
+    bomb = CompiledTemplate(_nested_loops(8, "{{ enfant.prenom }}" + "x" * 97))
+    context = {"enfants": [{"prenom": "Léa"}] * 4}
+    tracemalloc.start()
+    try:
+        with pytest.raises(RenderLimitExceeded, match="larger than 9.8"):
+            bomb.render(context)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # generous: the page was never built
+
+
+def test_it_stops_rendering_past_the_time_cap():
+    from mailing.templating import RenderBudget, RenderLimitExceeded
+
+    template = compile_template(_nested_loops(2))
+    with pytest.raises(RenderLimitExceeded, match="longer than"):
+        template.render({"enfants": [{}] * 3}, RenderBudget(max_seconds=-1))
+
+
+def test_it_shares_one_budget_between_the_parts_of_a_message():
+    from mailing.templating import RenderBudget, RenderLimitExceeded
+
+    budget = RenderBudget(max_bytes=150)
+    compile_template("a" * 100).render({}, budget)
+    with pytest.raises(RenderLimitExceeded):
+        compile_template("b" * 100).render({}, budget)
