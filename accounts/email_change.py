@@ -51,10 +51,12 @@ def link_for(user: User, new_email: str) -> str:
 def email_change_request(*, user: User, new_email: str) -> None:
     """Mail the confirmation link to the new address (or, if an account already uses it, a
     message saying so). Only enqueues, on the System queue, after the commit."""
+    from mailing.fields import seal
+
     from .tasks import email_change_send
 
     transaction.on_commit(lambda: email_change_send.apply_async(
-        args=[user.pk, new_email], queue=settings.MAILING_QUEUE_SYSTEM))
+        args=[user.pk, seal(new_email)], queue=settings.MAILING_QUEUE_SYSTEM))
 
 
 class AddressTakenError(ValidationError):
@@ -66,6 +68,7 @@ def email_change_confirm(*, user: User, new_email: str) -> User:
     """Apply a confirmed change to the account and to the parent's guardian record together,
     then tell the old address. Raises AddressTakenError if another account took the address
     since the link was sent."""
+    from mailing.fields import seal
     from school.models import Guardian
     from school.services import guardian_set_email
 
@@ -86,5 +89,5 @@ def email_change_confirm(*, user: User, new_email: str) -> User:
     if guardian is not None:
         guardian_set_email(guardian=guardian, email=user.email)
     transaction.on_commit(lambda: email_changed_notify.apply_async(
-        args=[user.pk, old_email], queue=settings.MAILING_QUEUE_SYSTEM))
+        args=[user.pk, seal(old_email)], queue=settings.MAILING_QUEUE_SYSTEM))
     return user

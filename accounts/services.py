@@ -81,11 +81,14 @@ def password_reset_request(*, email: str) -> None:
     the System account. Nothing tells a visitor whether the address has an account."""
     from django.conf import settings
 
+    # On the System queue: automated mail never waits behind a bulk mailing.
+    from mailing.fields import seal
+
     from .tasks import password_reset_send
 
-    # On the System queue: automated mail never waits behind a bulk mailing.
+    # The address travels sealed: the broker never holds it in clear.
     transaction.on_commit(lambda: password_reset_send.apply_async(
-        args=[email], queue=settings.MAILING_QUEUE_SYSTEM))
+        args=[seal(email)], queue=settings.MAILING_QUEUE_SYSTEM))
 
 
 def password_reset_notify(*, user: User) -> None:

@@ -54,23 +54,51 @@ def parent_register(*, first_name: str, last_name: str, email: str, phone: str,
                     password: str) -> User | None:
     """Create the inactive parent account and mail its validation link. For an address that
     already has an account, mail a reminder instead; the caller answers the same way."""
+    from eduka.ratelimit import too_many
+
+    # At most one mail per address per SIGNUP_MAIL_INTERVAL, new address or known: the page
+    # answers the same either way, but nobody can make the platform mail an address in a loop.
+    may_mail = not too_many("signup-mail", email, limit=1,
+                            window=settings.SIGNUP_MAIL_INTERVAL)
     existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None and _never_validated(existing):
+        # Registering again an address whose account was never validated (the link was lost,
+        # or expired): what is typed now replaces the unvalidated details, and a fresh link
+        # goes out. The new password changes the link's state, so older links die.
+        existing.set_password(password)
+        existing.first_name, existing.last_name = first_name, last_name
+        existing.save(update_fields=["password", "first_name", "last_name"])
+        for guardian in Guardian.objects.filter(user=existing):
+            guardian.first_name, guardian.last_name, guardian.phone = first_name, last_name, phone
+            guardian.save(update_fields=["first_name", "last_name", "phone"])
+        if may_mail:
+            send_validation(existing)
+        return None
     if existing is not None:
         # Spend the time creating the account would (hashing the password), so that the
         # answer's timing does not tell either.
         make_password(password)
         from mailing.automated import system_mail_to_user
 
-        system_mail_to_user("signup_existing", existing, context={
-            "lien": settings.SITE_URL + reverse("accounts:password_reset")})
+        if may_mail:
+            system_mail_to_user("signup_existing", existing, context={
+                "lien": settings.SITE_URL + reverse("accounts:password_reset")})
         return None
     user = User.objects.create_user(email, password, first_name=first_name, last_name=last_name,
                                     profile=Profile.objects.get(code=Profile.PARENT),
                                     is_active=False)
     Guardian.objects.create(first_name=first_name, last_name=last_name, email=email,
                             phone=phone, user=user)
-    send_validation(user)
+    if may_mail:
+        send_validation(user)
     return user
+
+
+def _never_validated(user: User) -> bool:
+    """A parent account created by sign-up whose link was never confirmed (confirming logs
+    the parent in), as opposed to one an administrator deactivated."""
+    return (not user.is_active and user.last_login is None
+            and user.profile_id is not None and user.profile.code == Profile.PARENT)
 
 
 @transaction.atomic

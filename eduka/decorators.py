@@ -17,3 +17,17 @@ def permission_required(*perms):
         return login_required(wrapped)
 
     return decorator
+
+
+def staff_required(view):
+    """School staff only (any profile but Parent): anonymous visitors go to the login page,
+    parents get 403."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        profile = request.user.profile
+        if not (request.user.is_superuser or (profile and profile.is_staff_profile)):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)

@@ -1,11 +1,15 @@
 """Fixed-window rate limits kept in the cache (Redis in production, so shared by processes)."""
 
+import hashlib
+
 from django.core.cache import cache
 
 
 def too_many(scope: str, key: str, *, limit: int, window: int) -> bool:
     """Count one attempt for (scope, key); True once more than `limit` happened in `window` s."""
-    name = f"ratelimit:{scope}:{key.lower()}"
+    # Hashed: an e-mail address used as a key never appears in the cache (Redis) in clear.
+    digest = hashlib.sha256(key.lower().encode("utf-8")).hexdigest()[:32]
+    name = f"ratelimit:{scope}:{digest}"
     if cache.add(name, 1, timeout=window):
         return False
     try:

@@ -55,6 +55,21 @@ def decrypt(stored: str) -> str:
         ) from None
 
 
+def seal(value: str) -> str:
+    """An opaque token for a value that must cross the broker (Redis) without being readable
+    there, such as an e-mail address typed by a visitor: Celery messages carry ids and sealed
+    values only."""
+    return fernet().encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def unseal(token: str, *, max_age: int) -> str | None:
+    """The sealed value, or None if the token is forged, damaged or older than `max_age` s."""
+    try:
+        return fernet().decrypt(token.encode("ascii"), ttl=max_age).decode("utf-8")
+    except (InvalidToken, ValueError):
+        return None
+
+
 class UnreadableSecret(str):
     """A stored secret no configured key decrypts. Compares and prints as "" (so it is never
     used as a password by mistake, and `bool()` is False) and keeps the stored token."""

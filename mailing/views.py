@@ -5,6 +5,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from eduka.decorators import staff_required
+
 from . import catcher
 
 
@@ -15,11 +17,13 @@ def _catcher_folder():
     return settings.MAIL_CATCHER_DIR
 
 
+@staff_required
 def mail_catcher_list(request):
     mails = catcher.caught_mail_list(_catcher_folder())
     return render(request, "mailing/catcher_list.html", {"mails": mails})
 
 
+@staff_required
 def mail_catcher_detail(request, message_id):
     mail = catcher.caught_mail_get(_catcher_folder(), message_id)
     if mail is None:
@@ -28,6 +32,7 @@ def mail_catcher_detail(request, message_id):
                                                            "headers": mail.message.items()})
 
 
+@staff_required
 def mail_catcher_raw(request, message_id):
     mail = catcher.caught_mail_get(_catcher_folder(), message_id)
     if mail is None:
@@ -35,6 +40,7 @@ def mail_catcher_raw(request, message_id):
     return HttpResponse(mail.raw, content_type="text/plain; charset=utf-8")
 
 
+@staff_required
 def mail_catcher_attachment(request, message_id, index):
     mail = catcher.caught_mail_get(_catcher_folder(), message_id)
     part = mail.attachment(index) if mail else None
@@ -49,6 +55,7 @@ def mail_catcher_attachment(request, message_id, index):
 
 
 @require_POST
+@staff_required
 def mail_catcher_clear(request):
     removed = catcher.caught_mail_clear(_catcher_folder())
     messages.success(request, ngettext("%(count)d message deleted.", "%(count)d messages deleted.",

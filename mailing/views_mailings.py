@@ -2,6 +2,7 @@
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +14,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
+from eduka.ratelimit import too_many
 
 from . import dsn, selectors, selectors_mailings, submission
 from .audience import Audience, resolve
@@ -152,7 +154,11 @@ def _message_count(mailing, plan):
 def mailing_test(request, pk):
     mailing = _own_mailing(request, pk)
     form = AccountTestForm(request.POST)
-    if form.is_valid():
+    if too_many("mailing-test-send", str(request.user.pk), limit=settings.MAILING_TEST_SEND_LIMIT,
+                window=settings.MAILING_TEST_SEND_WINDOW):
+        messages.error(request, _("You sent many test messages in a short time: wait a few "
+                                  "minutes before sending another."))
+    elif form.is_valid():
         try:
             outcome = submission.mailing_test_send(
                 mailing=mailing, to_email=form.cleaned_data["to_email"],

@@ -278,6 +278,11 @@ MAILING_RETRY_SCHEDULE = env.list("MAILING_RETRY_SCHEDULE", cast=int,
 # After this long, a message still failing temporarily is recorded as failed.
 MAILING_MAX_LIFETIME = env.int("MAILING_MAX_LIFETIME", default=48 * 3600)
 MAILING_SWEEP_SECONDS = env.int("MAILING_SWEEP_SECONDS", default=30)
+# A user's test sends of mailings ("send me a test"): at most this many per window (seconds).
+MAILING_TEST_SEND_LIMIT = env.int("MAILING_TEST_SEND_LIMIT", default=10)
+MAILING_TEST_SEND_WINDOW = env.int("MAILING_TEST_SEND_WINDOW", default=600)
+# Sign-up: at most one mail (validation link or reminder) per address per this many seconds.
+SIGNUP_MAIL_INTERVAL = env.int("SIGNUP_MAIL_INTERVAL", default=180)
 # Every sending process beats this often; one silent for MAILING_WORKER_DEAD_SECONDS is dead
 # (killed) and its claims and slots are freed by the others (mailing/heartbeat.py).
 MAILING_HEARTBEAT_SECONDS = env.float("MAILING_HEARTBEAT_SECONDS", default=2.0)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.models import Profile, User
 from accounts.tasks import email_change_send, email_changed_notify
+from mailing.fields import seal
 from mailing.models import Mailing
 from tests.factories import PASSWORD, make_guardian, make_user
 
@@ -46,7 +47,7 @@ def _requested_link(client, parent, captured, new_email="nadia.new@example.org")
     response, callbacks = _ask(client, captured, new_email)
     assert response.status_code == 302, response.context["form"].errors
     assert len(callbacks) == 1
-    email_change_send(parent.pk, new_email)  # what the System queue's worker runs
+    email_change_send(parent.pk, seal(new_email))  # what the System queue's worker runs
     return _path(_mail_to(new_email))
 
 
@@ -83,7 +84,7 @@ def test_it_applies_on_post_to_the_account_and_guardian_and_tells_the_old_addres
 
     # The notification to the old address (besides the data-change alerts' dispatch).
     assert len([c for c in callbacks if c is not _dispatch_later]) == 1
-    email_changed_notify(parent.pk, "nadia@example.org")
+    email_changed_notify(parent.pk, seal("nadia@example.org"))
     notice = _mail_to("nadia@example.org")
     assert "nadia.new@example.org" in notice.body_text
     assert "contact" in notice.body_text.lower()
@@ -144,7 +145,7 @@ def test_it_never_reveals_that_an_address_has_an_account(client, parent,
     assert taken.status_code == free.status_code == 302
     assert taken.url == free.url == reverse("accounts:email_change_sent")
     assert len(taken_work) == len(free_work) == 1  # the same work: one enqueued task
-    email_change_send(parent.pk, "TAKEN@example.org")
+    email_change_send(parent.pk, seal("TAKEN@example.org"))
     warning = _mail_to("TAKEN@example.org")
     assert not re.search(r"/accounts/email/validate/", warning.body_text)  # no link
     assert "/accounts/password/reset/" in warning.body_text

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.tasks import password_changed_notify, password_reset_send
 from mailing.engine import send_account_work
+from mailing.fields import seal
 from mailing.models import Mailing
 from tests.factories import make_user
 from tests.mailing.conftest import configure_system_account
@@ -42,9 +43,9 @@ def test_it_answers_the_same_for_known_and_unknown_addresses(
     assert known.status_code == unknown.status_code == 302
     assert known.url == unknown.url
     assert len(known_work) == len(unknown_work) == 1  # the request only enqueues
-    password_reset_send("nobody@example.org")
+    password_reset_send(seal("nobody@example.org"))
     assert not Mailing.objects.exists()
-    password_reset_send("KNOWN@example.org")
+    password_reset_send(seal("KNOWN@example.org"))
     mailing = Mailing.objects.get()
     assert mailing.is_automated and mailing.account == system
     send_account_work(system.pk)
@@ -59,7 +60,7 @@ def test_it_answers_the_same_for_known_and_unknown_addresses(
 def test_the_link_works_once_and_leaves_the_url(client, system, sink,
                                                 django_capture_on_commit_callbacks):
     user = make_user(email="parent@example.org")
-    password_reset_send("parent@example.org")
+    password_reset_send(seal("parent@example.org"))
     send_account_work(system.pk)
     link = re.search(r"https?://\S+", sink.received[0].message().get_body(
         ("plain",)).get_content()).group(0)
@@ -84,7 +85,7 @@ def test_the_link_works_once_and_leaves_the_url(client, system, sink,
 
 def test_it_rejects_a_weak_new_password(client, system, sink):
     make_user(email="parent@example.org")
-    password_reset_send("parent@example.org")
+    password_reset_send(seal("parent@example.org"))
     send_account_work(system.pk)
     link = re.search(r"https?://\S+", sink.received[0].message().get_body(
         ("plain",)).get_content()).group(0)
@@ -105,7 +106,7 @@ def test_it_rate_limits_reset_requests(client, django_capture_on_commit_callback
 
 def test_automated_mail_waits_while_the_system_account_is_not_configured():
     make_user(email="parent@example.org")
-    password_reset_send("parent@example.org")
+    password_reset_send(seal("parent@example.org"))
     mailing = Mailing.objects.get()
     assert mailing.status == Mailing.Status.QUEUED
     assert send_account_work(mailing.account_id) is False  # kept, not dropped
@@ -126,7 +127,7 @@ def test_an_administrator_sends_a_reset_link_from_the_user_screen(
 def test_it_says_how_long_the_link_lives_in_words(system, sink, settings, timeout, says):
     settings.PASSWORD_RESET_TIMEOUT = timeout
     make_user(email="parent@example.org")
-    password_reset_send("parent@example.org")
+    password_reset_send(seal("parent@example.org"))
     send_account_work(system.pk)
     text = sink.received[0].message().get_body(("plain",)).get_content()
     assert says + "." in text

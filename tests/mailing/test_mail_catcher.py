@@ -4,6 +4,7 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.test import Client
 from django.urls import clear_url_caches, reverse
 
 from mailing.catcher import CatcherHandler, caught_mail_list
@@ -61,7 +62,8 @@ def test_it_stores_every_message_with_its_envelope(catcher, settings):
     assert mail.attachments[0]["filename"] == "convocation.pdf"
 
 
-def test_it_shows_caught_mail_in_the_browser(catcher, settings, client):
+def test_it_shows_caught_mail_in_the_browser(catcher, settings, secretary_client):
+    client = secretary_client
     _send(catcher)
     [mail] = caught_mail_list(settings.MAIL_CATCHER_DIR)
     listing = client.get(reverse("mail_catcher:list")).content.decode()
@@ -78,16 +80,31 @@ def test_it_shows_caught_mail_in_the_browser(catcher, settings, client):
     assert b"Subject:" in raw.content
 
 
-def test_it_clears_caught_mail(catcher, settings, client):
+def test_it_clears_caught_mail(catcher, settings, secretary_client):
+    client = secretary_client
     _send(catcher, with_html=False, attachment=False)
     client.post(reverse("mail_catcher:clear"))
     assert caught_mail_list(settings.MAIL_CATCHER_DIR) == []
 
 
-def test_it_rejects_path_tricks_in_message_ids(catcher, client):
+def test_it_rejects_path_tricks_in_message_ids(catcher, secretary_client):
+    client = secretary_client
     assert client.get(reverse("mail_catcher:detail", args=["..%2F..%2Fetc"])).status_code == 404
     assert client.get("/dev/mail/20260101T000000-zz/").status_code == 404
 
 
 def test_it_is_not_routed_without_a_catcher_folder(client):
     assert client.get("/dev/mail/").status_code == 404
+
+
+def test_it_shows_caught_mail_to_staff_only(catcher, settings, parent_client):
+    """Caught mail holds reset and sign-up links: nobody but logged-in staff reads it."""
+    _send(catcher, with_html=False, attachment=False)
+    [mail] = caught_mail_list(settings.MAIL_CATCHER_DIR)
+    for url in (reverse("mail_catcher:list"), reverse("mail_catcher:detail", args=[mail.id]),
+                reverse("mail_catcher:raw", args=[mail.id])):
+        anonymous = Client().get(url)
+        assert anonymous.status_code == 302 and "/accounts/login/" in anonymous.url
+        assert parent_client.get(url).status_code == 403
+    assert parent_client.post(reverse("mail_catcher:clear")).status_code == 403
+    assert len(caught_mail_list(settings.MAIL_CATCHER_DIR)) == 1

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from mailing.fields import seal
 from mailing.models import Mailing, SystemMailTemplate
 from mailing.system_templates import SYSTEM_MAILS, default_source, source_errors
 
@@ -70,7 +71,7 @@ def test_saved_wording_is_used_and_restore_brings_the_default_back(
         "subject": "Mot de passe – {{ ecole.nom }}",
         "body_text": "Cher {{ destinataire.prenom }}, voici le lien : {{ lien }}", "save": "1"})
     assert response.status_code == 302
-    password_reset_send(admin_user.email)
+    password_reset_send(seal(admin_user.email))
     mailing = Mailing.objects.filter(is_automated=True).latest("pk")
     assert mailing.subject.startswith("Mot de passe – ")
     assert mailing.body_text.startswith(f"Cher {admin_user.first_name}, voici le lien : http")
@@ -78,7 +79,7 @@ def test_saved_wording_is_used_and_restore_brings_the_default_back(
 
     admin_client.post(reverse("mailing:system_mail_restore", args=["password_reset", "fr"]))
     assert not SystemMailTemplate.objects.exists()
-    password_reset_send(admin_user.email)
+    password_reset_send(seal(admin_user.email))
     mailing = Mailing.objects.filter(is_automated=True).latest("pk")
     assert "réinitialisez votre mot de passe" in mailing.subject
 
