@@ -11,6 +11,7 @@ the same, and leases remain the safety net when no worker is left.
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -32,8 +33,19 @@ def beat() -> None:
         WorkerProcess.objects.get_or_create(key=process_key(), defaults={"beat_at": now})
 
 
+_last_beat = 0.0  # time.monotonic() of this process's last successful beat
+
+
 def beat_and_reap() -> None:
+    global _last_beat
+    silent_for = time.monotonic() - _last_beat
     beat()
+    _last_beat = time.monotonic()
+    if silent_for > settings.MAILING_WORKER_DEAD_SECONDS:
+        # This process could not beat for a while either (the database was unreachable, the
+        # machine stalled): the others are probably alive and just as late. Let them beat once
+        # before judging anyone dead.
+        return
     accounts = reap_dead_workers()
     if accounts:
         system = set(SendingAccount.objects.filter(pk__in=accounts, is_system=True)
@@ -59,8 +71,10 @@ def start() -> None:
     if _thread is not None and _thread.is_alive():
         return
     _stop.clear()
+    global _last_beat
     try:
         beat()
+        _last_beat = time.monotonic()
     except Exception:  # noqa: BLE001 (the thread tries again)
         logger.warning("First heartbeat failed.", exc_info=True)
     _thread = threading.Thread(target=_loop, name="eduka-heartbeat", daemon=True)

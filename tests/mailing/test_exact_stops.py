@@ -221,3 +221,25 @@ def test_it_tells_the_sender_when_the_queue_service_is_down(secretary_client, se
     assert "partira de lui-même dès que le service sera rétabli" in page
     assert "L'envoi est en cours" not in page
     assert Message.objects.filter(mailing=mailing, status=S.QUEUED).count() == 1
+
+
+def test_a_worker_back_from_a_long_silence_judges_nobody_dead_at_once(
+        sink, secretary, school, settings, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from mailing import heartbeat
+    from mailing.models import WorkerProcess
+
+    account = make_account(sink)
+    _submitted(account, secretary, _addresses(3), django_capture_on_commit_callbacks)
+    owner = "other-host:123:abcd/run1"
+    claim(account, owner, 3)
+    WorkerProcess.objects.create(key="other-host:123:abcd",
+                                 beat_at=engine._now() - timedelta(seconds=60))
+    heartbeat._last_beat = 0.0  # this process has not beaten for a long time either
+    heartbeat.beat_and_reap()
+    assert Message.objects.filter(lease_owner=owner, status=S.SENDING).count() == 3
+    heartbeat.beat_and_reap()  # a beat later, the other is still silent: it is dead
+    assert not Message.objects.filter(lease_owner=owner).exists()
+    assert Message.objects.filter(status=S.QUEUED).count() == 3
+    assert not WorkerProcess.objects.filter(key="other-host:123:abcd").exists()
