@@ -15,6 +15,7 @@ from school.models import Guardian, SchoolClass, Student
 from . import office_files
 from .models import Mailing, MailingTemplate
 from .models.mailings import Status
+from .rendering import shorten_filename
 from .selectors import accounts_user_may_send_from
 from .templating import template_errors
 
@@ -103,7 +104,9 @@ class MailingForm(forms.Form):
         files = self.cleaned_data["attachments"]
         total = 0
         for upload in files:
-            name = get_valid_filename(PurePath(upload.name).name)[:150]
+            # At most FILENAME_MAX_CHARS, extension kept (cut blindly, a long name lost its
+            # extension and was refused as the wrong type).
+            name = shorten_filename(get_valid_filename(PurePath(upload.name).name))
             extension = PurePath(name).suffix.lower()
             if extension not in settings.MAILING_ATTACHMENT_TYPES:
                 raise forms.ValidationError(

@@ -201,7 +201,8 @@ def test_it_saves_one_draft_when_the_compose_page_is_sent_twice(secretary_client
 
 @pytest.mark.django_db(transaction=True)
 def test_it_tells_the_sender_when_the_queue_service_is_down(secretary_client, secretary,
-                                                            smtp_server_factory, school):
+                                                            smtp_server_factory, school,
+                                                            monkeypatch):
     from eduka.celery import app
     from tests.workers import _reset_connections
 
@@ -210,11 +211,14 @@ def test_it_tells_the_sender_when_the_queue_service_is_down(secretary_client, se
     mailing = make_mailing(account, secretary, mode=Mailing.Mode.BCC, subject="Sortie",
                            body="Bonjour", audience={"addresses": ["a@example.org"]})
     saved = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there: refused at once
+    down = "redis://127.0.0.1:9/0"  # nothing listens there: refused at once
+    monkeypatch.setenv("CELERY_BROKER_URL", down)  # Celery reads it before its settings
+    app.conf.broker_url = down
     _reset_connections()
     try:
         response = secretary_client.post(f"/emails/{mailing.pk}/send/", follow=True)
     finally:
+        monkeypatch.undo()
         app.conf.broker_url = saved
         _reset_connections()
     page = response.content.decode()

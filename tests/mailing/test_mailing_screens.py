@@ -234,3 +234,12 @@ def test_it_inspects_opendocument_files_too(secretary_client, account, school):
     response = _compose(secretary_client, account, addresses="a@example.org",
                         attachments=[SimpleUploadedFile("note.odt", macro)])
     assert response.context["form"].errors.as_data()["attachments"][0].code == "macro"
+
+
+def test_it_shortens_an_over_long_upload_name_before_storing_it(secretary_client, account, school):
+    name = "compte-rendu du conseil d'école " * 10 + ".pdf"  # 324 characters
+    pdf = SimpleUploadedFile(name, b"%PDF-1.4 test", "application/pdf")
+    response = _compose(secretary_client, account, addresses="a@example.org", attachments=[pdf])
+    assert response.status_code == 302
+    stored = Attachment.objects.get().filename
+    assert len(stored) <= 100 and stored.endswith(".pdf")
