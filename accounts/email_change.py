@@ -51,7 +51,7 @@ def link_for(user: User, new_email: str) -> str:
 def email_change_request(*, user: User, new_email: str) -> None:
     """Mail the confirmation link to the new address (or, if an account already uses it, a
     message saying so). Only enqueues, on the System queue, after the commit."""
-    from mailing.fields import seal
+    from mailing.sending_accounts.fields import seal
 
     from .tasks import email_change_send
 
@@ -68,7 +68,7 @@ def email_change_confirm(*, user: User, new_email: str) -> User:
     """Apply a confirmed change to the account and to the parent's guardian record together,
     then tell the old address. Raises AddressTakenError if another account took the address
     since the link was sent."""
-    from mailing.fields import seal
+    from mailing.sending_accounts.fields import seal
     from school.models import Guardian
     from school.services import guardian_set_email
 

@@ -82,7 +82,7 @@ def password_reset_request(*, email: str) -> None:
     from django.conf import settings
 
     # On the System queue: automated mail never waits behind a bulk mailing.
-    from mailing.fields import seal
+    from mailing.sending_accounts.fields import seal
 
     from .tasks import password_reset_send
 

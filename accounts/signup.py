@@ -39,8 +39,8 @@ def user_for_token(token: str) -> User | None:
 
 
 def send_validation(user: User) -> None:
-    from mailing.automated import system_mail_to_user
-    from mailing.system_templates import link_lifetime
+    from mailing.automated.catalogue import link_lifetime
+    from mailing.automated.services import system_mail_to_user
 
     link = settings.SITE_URL + reverse("accounts:signup_validate",
                                        kwargs={"token": validation_token(user)})
@@ -78,7 +78,7 @@ def parent_register(*, first_name: str, last_name: str, email: str, phone: str,
         # Spend the time creating the account would (hashing the password), so that the
         # answer's timing does not tell either.
         make_password(password)
-        from mailing.automated import system_mail_to_user
+        from mailing.automated.services import system_mail_to_user
 
         if may_mail:
             system_mail_to_user("signup_existing", existing, context={

@@ -9,8 +9,8 @@ def clear_expired_sessions() -> None:
     call_command("clearsessions")
 
 
-# Addresses reach these tasks sealed (mailing.fields.seal): Celery messages, kept by the broker,
-# carry ids and opaque tokens only. A token older than this is ignored.
+# Addresses reach these tasks sealed (mailing.sending_accounts.fields.seal): Celery messages,
+# kept by the broker, carry ids and opaque tokens only. A token older than this is ignored.
 SEALED_MAX_AGE = 24 * 3600
 
 
@@ -23,9 +23,9 @@ def password_reset_send(sealed_email: str) -> None:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from mailing.automated import system_mail_to_user
-    from mailing.fields import unseal
-    from mailing.system_templates import link_lifetime
+    from mailing.automated.catalogue import link_lifetime
+    from mailing.automated.services import system_mail_to_user
+    from mailing.sending_accounts.fields import unseal
 
     email = unseal(sealed_email, max_age=SEALED_MAX_AGE)
     if email is None:
@@ -43,7 +43,7 @@ def password_reset_send(sealed_email: str) -> None:
 
 @shared_task(name="accounts.tasks.password_changed_notify")
 def password_changed_notify(user_id: int) -> None:
-    from mailing.automated import system_mail_to_user
+    from mailing.automated.services import system_mail_to_user
 
     from .models import User
 
@@ -59,9 +59,9 @@ def email_change_send(user_id: int, sealed_new_email: str) -> None:
     from django.conf import settings
     from django.urls import reverse
 
-    from mailing.automated import system_mail
-    from mailing.fields import unseal
-    from mailing.system_templates import link_lifetime
+    from mailing.automated.catalogue import link_lifetime
+    from mailing.automated.services import system_mail
+    from mailing.sending_accounts.fields import unseal
 
     from .email_change import link_for
     from .models import User
@@ -85,8 +85,8 @@ def email_change_send(user_id: int, sealed_new_email: str) -> None:
 @shared_task(name="accounts.tasks.email_changed_notify")
 def email_changed_notify(user_id: int, sealed_old_email: str) -> None:
     """Tell the previous address that the account's address changed."""
-    from mailing.automated import system_mail
-    from mailing.fields import unseal
+    from mailing.automated.services import system_mail
+    from mailing.sending_accounts.fields import unseal
 
     from .models import User
 

@@ -257,7 +257,7 @@ def make_mailing(account, user, n: int, label: str):
 
 def submit(mailing) -> tuple[float, float]:
     """Submit through the real `mailing_submit`; returns (seconds, wall time of the enqueue)."""
-    from mailing import submission
+    from mailing.mailings import services as submission
 
     enqueued = []
     real_enqueue = submission.enqueue_account
@@ -287,8 +287,8 @@ def no_worker_queue():
 
 def prebuild(mailing) -> list[tuple[str, list[str], bytes, list[str]]]:
     """The mailing's messages as bytes, built by the project's renderer (not timed)."""
+    from mailing.mailings.rendering import MailingRenderer, envelope_sender
     from mailing.models import Message
-    from mailing.rendering import MailingRenderer, envelope_sender
 
     renderer = MailingRenderer(mailing)
     built = []
@@ -413,7 +413,7 @@ class QueryCounter:
 @contextlib.contextmanager
 def stage_timers():
     """Wall time spent in the engine's main stages (wrappers put back afterwards)."""
-    from mailing import engine
+    from mailing.engine import loop as engine
 
     spent: Counter = Counter()
     # Time spent in a timed stage called from another (the next message rendered while the
@@ -452,7 +452,7 @@ def run_in_process(sink: Sink, user, n: int, *, profile: bool) -> dict:
     and (optionally, on a second mailing) a cProfile."""
     from django.db import connection
 
-    from mailing.engine import send_account_work
+    from mailing.engine.loop import send_account_work
     from mailing.models import Recipient
 
     def prepared(label):
@@ -493,7 +493,7 @@ def run_in_process(sink: Sink, user, n: int, *, profile: bool) -> dict:
 
 def time_submission(sink: Sink, user, n: int) -> float:
     """Submission alone (nothing sent): the mailing is cancelled right after."""
-    from mailing.submission import mailing_cancel
+    from mailing.mailings.services import mailing_cancel
 
     account = make_account(sink.port, 1, "submit")
     mailing = make_mailing(account, user, n, "submit")

@@ -16,13 +16,13 @@ app.autodiscover_tasks()
 def _start_heartbeat(**kwargs):
     """Each pool process beats, so that its death — even by SIGKILL — is noticed in seconds
     and its claims are freed (mailing/heartbeat.py)."""
-    from mailing import heartbeat
+    from mailing.engine import heartbeat
 
     heartbeat.start()
 
 
 @signals.worker_process_shutdown.connect
 def _stop_heartbeat(**kwargs):
-    from mailing import heartbeat
+    from mailing.engine import heartbeat
 
     heartbeat.stop()

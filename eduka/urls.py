@@ -9,8 +9,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("school/", include("school.urls")),
     path("portal/", include("school.urls_portal")),
-    path("configuration/", include("mailing.urls")),
-    path("emails/", include("mailing.urls_mailings")),
+    path("configuration/", include("mailing.sending_accounts.urls")),
+    path("emails/", include("mailing.mailings.urls")),
     path("", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The Django admin is a tool for the platform's operators, not the schools' interface.
@@ -18,4 +18,4 @@ urlpatterns = [
 ]
 
 if settings.MAIL_CATCHER_DIR:
-    urlpatterns.append(path("dev/mail/", include("mailing.catcher_urls")))
+    urlpatterns.append(path("dev/mail/", include("mailing.devtools.urls")))

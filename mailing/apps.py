@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 def ensure_system_account(using="default", **kwargs):
     """The System account always exists (also after a test database is flushed)."""
-    from .models import SendingAccount
+    from mailing.models import SendingAccount
 
     SendingAccount.objects.using(using).get_or_create(is_system=True,
                                                       defaults={"name": "Système"})

@@ -25,8 +25,8 @@ def enqueue_account(account_id: int, *, is_system: bool = False, connections: in
 
 @shared_task(name="mailing.tasks.send_account", acks_late=True)
 def send_account(account_id: int) -> None:
-    from .engine import send_account_work
-    from .models import SendingAccount
+    from mailing.engine.loop import send_account_work
+    from mailing.models import SendingAccount
 
     if send_account_work(account_id):
         enqueue_account(account_id, is_system=SendingAccount.objects.filter(
@@ -35,8 +35,8 @@ def send_account(account_id: int) -> None:
 
 @shared_task(name="mailing.tasks.sweep")
 def sweep() -> None:
-    from .engine import reap_dead_workers, recover_expired
-    from .models import SendingAccount
+    from mailing.engine.loop import reap_dead_workers, recover_expired
+    from mailing.models import SendingAccount
 
     system_ids = set(SendingAccount.objects.filter(is_system=True).values_list("pk", flat=True))
     for account_id in sorted(set(reap_dead_workers()) | set(recover_expired())):
@@ -52,7 +52,7 @@ def purge_inbound() -> int:
     from django.conf import settings
     from django.utils import timezone
 
-    from .models import InboundMessage
+    from mailing.models import InboundMessage
 
     cutoff = timezone.now() - timedelta(days=settings.INBOUND_RETENTION_DAYS)
     deleted, _ = InboundMessage.objects.filter(received_at__lt=cutoff).delete()

@@ -100,7 +100,7 @@ def unsubscribe_url(subscription: Subscription) -> str:
 
 
 def _send_alert(subscription: Subscription, changes: list[Change]) -> None:
-    from mailing.automated import system_mail_to_user
+    from mailing.automated.services import system_mail_to_user
 
     values = [_change_values(change) for change in changes]
     unsubscribe = unsubscribe_url(subscription)

@@ -8,7 +8,7 @@ def contact_message_submit(*, name: str, email: str, subject: str, message: str,
                            ip: str = "") -> ContactMessage:
     """Store the visitor's message, then queue it to the school's contact address through the
     System account, with Reply-To set to the visitor."""
-    from mailing.automated import system_mail
+    from mailing.automated.services import system_mail
     from school.models import School
 
     contact = ContactMessage.objects.create(name=name, email=email, subject=subject,

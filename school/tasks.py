@@ -7,7 +7,7 @@ def enrolment_decision_notify(enrolment_id: int) -> None:
     from django.conf import settings
     from django.urls import reverse
 
-    from mailing.automated import system_mail_to_user
+    from mailing.automated.services import system_mail_to_user
 
     from .models import EnrolmentRequest
 

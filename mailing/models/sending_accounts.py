@@ -7,8 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
-
-from ..fields import EncryptedTextField, is_unreadable
+from mailing.sending_accounts.fields import EncryptedTextField, is_unreadable
 
 MAX_SEND_DELAY = Decimal("3600")
 

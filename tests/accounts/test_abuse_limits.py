@@ -116,7 +116,7 @@ def test_celery_messages_carry_no_address(client, django_capture_on_commit_callb
 
 def test_the_sealed_address_still_reaches_the_worker():
     from accounts.tasks import password_reset_send
-    from mailing.fields import seal
+    from mailing.sending_accounts.fields import seal
 
     make_user(email="parent@example.org")
     password_reset_send(seal("parent@example.org"))

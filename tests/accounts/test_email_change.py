@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from accounts.models import Profile, User
 from accounts.tasks import email_change_send, email_changed_notify
-from mailing.fields import seal
 from mailing.models import Mailing
+from mailing.sending_accounts.fields import seal
 from tests.factories import PASSWORD, make_guardian, make_user
 
 pytestmark = pytest.mark.django_db

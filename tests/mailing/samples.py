@@ -7,7 +7,7 @@ The files use placeholders: @@VERP@@ (the envelope sender the report goes back t
 
 from pathlib import Path
 
-from mailing.dsn import xtext_encode
+from mailing.tracking.dsn import xtext_encode
 
 SAMPLES = Path(__file__).parent / "samples"
 

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from accounts.models import Profile
 from mailing.models import SendingAccount
-from mailing.selectors import accounts_user_may_read, accounts_user_may_send_from
+from mailing.sending_accounts.selectors import accounts_user_may_read, accounts_user_may_send_from
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from mailing.dsn import DeliveryReport, RecipientReport
-from mailing.engine import send_account_work
+from mailing.engine.loop import send_account_work
+from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message, Recipient, SuppressedAddress
-from mailing.submission import mailing_submit
-from mailing.tracking import delivery_report_apply
+from mailing.tracking.dsn import DeliveryReport, RecipientReport
+from mailing.tracking.reports import delivery_report_apply
 from tests.mailing.conftest import make_account, make_mailing
 
 pytestmark = pytest.mark.django_db

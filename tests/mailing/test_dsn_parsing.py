@@ -2,7 +2,7 @@
 
 import pytest
 
-from mailing.dsn import parse_delivery_report
+from mailing.tracking.dsn import parse_delivery_report
 from tests.mailing.samples import sample
 
 MESSAGE_ID = "<0123abcd@ecolemail.eduka.school>"

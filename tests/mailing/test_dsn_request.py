@@ -3,11 +3,11 @@ DSN (RFC 3461)."""
 
 import pytest
 
-from mailing.dsn import xtext_decode
-from mailing.engine import send_account_work
+from mailing.engine.loop import send_account_work
+from mailing.mailings.services import mailing_submit
 from mailing.models import Message
-from mailing.smtp import ConnectionSettings, SMTPConnection
-from mailing.submission import mailing_submit
+from mailing.sending_accounts.smtp import ConnectionSettings, SMTPConnection
+from mailing.tracking.dsn import xtext_decode
 from tests.mailing.conftest import make_account, make_mailing
 from tests.mailing.dsn_server import DSNServer
 

@@ -7,8 +7,8 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from mailing.fields import PREFIX
 from mailing.models import SendingAccount
+from mailing.sending_accounts.fields import PREFIX
 
 pytestmark = pytest.mark.django_db
 SECRET = "  mot de passe avec espaces  "

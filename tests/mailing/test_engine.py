@@ -5,10 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mailing.audience import Audience, resolve
-from mailing.engine import _preparer, claim, recover_expired, send_account_work
-from mailing.models import Mailing, Message, Recipient, SendingAccount, SuppressedAddress
-from mailing.submission import (
+from mailing.engine.loop import _preparer, claim, recover_expired, send_account_work
+from mailing.mailings.audience import Audience, resolve
+from mailing.mailings.services import (
     account_resume,
     mailing_cancel,
     mailing_pause,
@@ -16,6 +15,7 @@ from mailing.submission import (
     mailing_submit,
     message_resend,
 )
+from mailing.models import Mailing, Message, Recipient, SendingAccount, SuppressedAddress
 from tests.mailing.conftest import make_account, make_mailing
 
 pytestmark = pytest.mark.django_db

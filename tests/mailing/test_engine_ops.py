@@ -5,9 +5,9 @@ import pytest
 from django.core.management import call_command
 
 from eduka.celery import app
-from mailing.engine import recover_expired, send_account_work
+from mailing.engine.loop import recover_expired, send_account_work
+from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message
-from mailing.submission import mailing_submit
 from tests.mailing.conftest import make_account, make_mailing
 from tests.workers import _reset_connections
 

@@ -4,18 +4,18 @@ sends only what was named, a message dropped after its final dot is never resent
 
 import pytest
 
-from mailing import engine
-from mailing.engine import claim, release, send_account_work
-from mailing.models import Mailing, Message, Recipient
-from mailing.selectors_mailings import mailing_counts, mailing_status_label
-from mailing.smtp import ErrorKind, SMTPFailure
-from mailing.submission import (
+from mailing.engine import loop as engine
+from mailing.engine.loop import claim, release, send_account_work
+from mailing.mailings.selectors import mailing_counts, mailing_status_label
+from mailing.mailings.services import (
     mailing_cancel,
     mailing_pause,
     mailing_retry_failed,
     mailing_submit,
     message_resend,
 )
+from mailing.models import Mailing, Message, Recipient
+from mailing.sending_accounts.smtp import ErrorKind, SMTPFailure
 from tests.mailing.conftest import make_account, make_mailing
 
 pytestmark = pytest.mark.django_db
@@ -231,7 +231,7 @@ def test_a_worker_back_from_a_long_silence_judges_nobody_dead_at_once(
         sink, secretary, school, settings, django_capture_on_commit_callbacks):
     from datetime import timedelta
 
-    from mailing import heartbeat
+    from mailing.engine import heartbeat
     from mailing.models import WorkerProcess
 
     account = make_account(sink)

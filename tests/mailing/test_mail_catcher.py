@@ -7,7 +7,7 @@ from aiosmtpd.controller import Controller
 from django.test import Client
 from django.urls import clear_url_caches, reverse
 
-from mailing.catcher import CatcherHandler, caught_mail_list
+from mailing.devtools.catcher import CatcherHandler, caught_mail_list
 
 pytestmark = pytest.mark.django_db
 

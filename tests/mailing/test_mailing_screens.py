@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Profile
+from mailing.mailings.services import mailing_submit
 from mailing.models import Attachment, Mailing, MailingTemplate, Recipient
-from mailing.submission import mailing_submit
 from tests.factories import make_user
 from tests.mailing.conftest import make_account
 

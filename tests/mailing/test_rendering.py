@@ -5,8 +5,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mailing.mailings.rendering import MailingRenderer, encoded_words, verp_address
 from mailing.models import Mailing, Message, Recipient, SendingAccount
-from mailing.rendering import MailingRenderer, encoded_words, verp_address
 from tests.smtp_servers import assert_crlf_only
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +166,7 @@ def test_it_encodes_non_ascii_attachment_names_per_rfc_2231(secretary, tmp_path,
 
 def test_it_shortens_an_over_long_attachment_name_keeping_its_extension(secretary, tmp_path,
                                                                         settings):
-    from mailing.rendering import FILENAME_MAX_CHARS
+    from mailing.mailings.rendering import FILENAME_MAX_CHARS
 
     # Longer than the limit (uploads are shortened before they are stored, see
     # test_mailing_screens), within the column's 200 characters.
@@ -192,7 +192,7 @@ def test_a_line_separator_in_the_sender_name_keeps_one_from_address(secretary):
 
 
 def test_a_message_past_the_render_cap_is_refused_before_it_is_built(secretary, settings):
-    from mailing.templating import RenderLimitExceeded
+    from mailing.mailings.templating import RenderLimitExceeded
 
     settings.MAILING_RENDER_MAX_BYTES = 1000
     account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",

@@ -7,11 +7,11 @@ import pytest
 from cryptography.fernet import Fernet
 from django.urls import reverse
 
-from mailing.engine import send_account_work
-from mailing.hosts import address_is_internal
+from mailing.engine.loop import send_account_work
+from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message, SendingAccount
-from mailing.smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
-from mailing.submission import mailing_submit
+from mailing.sending_accounts.hosts import address_is_internal
+from mailing.sending_accounts.smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
 from tests.mailing.conftest import make_account, make_mailing
 from tests.mailing.test_account_screens import external_payload
 
@@ -178,13 +178,14 @@ def test_it_connects_to_the_very_address_it_checked(smtp_server_factory, monkeyp
                                                     settings):
     """A name that resolves to an allowed address when checked and to an internal one a moment
     later (DNS rebinding) is looked up once: the connection goes to the address checked."""
-    import mailing.hosts
+    import mailing.sending_accounts.hosts
 
     server = smtp_server_factory()
     settings.SMTP_ALLOW_INTERNAL_HOSTS = False
     # Stand-ins, as no public server runs here: the test server plays the public address,
     # 127.0.0.2 (where nothing listens) the internal one the name then points to.
-    monkeypatch.setattr(mailing.hosts, "address_is_internal", lambda a: a != server.host)
+    monkeypatch.setattr(mailing.sending_accounts.hosts, "address_is_internal",
+                        lambda a: a != server.host)
     real_getaddrinfo = socket.getaddrinfo
     lookups = []
 

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from mailing.models import SendingAccount
-from mailing.smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
+from mailing.sending_accounts.smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
 
 pytestmark = pytest.mark.django_db
 USER, PASSWORD = "sender@example.org", "  secret with spaces  "

@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from mailing.fields import seal
+from mailing.automated.catalogue import SYSTEM_MAILS, default_source, source_errors
 from mailing.models import Mailing, SystemMailTemplate
-from mailing.system_templates import SYSTEM_MAILS, default_source, source_errors
+from mailing.sending_accounts.fields import seal
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,7 @@ def test_a_version_broken_by_an_upgrade_falls_back_to_the_default(admin_user):
     {"X-Anything": "value"},
 ])
 def test_automated_mail_refuses_unexpected_or_injected_headers(headers):
-    from mailing.automated import system_mail_send
+    from mailing.automated.services import system_mail_send
 
     with pytest.raises(ValueError):
         system_mail_send(to_email="a@example.org", subject="s", text="t", headers=headers)
@@ -137,7 +137,7 @@ def test_the_edit_page_shows_why_a_saved_wording_broke_instead_of_failing(admin_
 
 
 def test_a_subject_too_long_for_the_database_is_shortened_not_lost(admin_client):
-    from mailing.automated import system_mail_send
+    from mailing.automated.services import system_mail_send
 
     mailing = system_mail_send(to_email="a@example.org", subject="x" * 400, text="t")
     assert len(mailing.subject) == 250 and mailing.subject.endswith("…")

@@ -2,7 +2,7 @@ import pytest
 from django.utils import translation
 from django.utils.translation import override
 
-from mailing.templating import (
+from mailing.mailings.templating import (
     VARIABLES,
     CompiledTemplate,
     TemplateProblem,
@@ -184,7 +184,7 @@ def test_it_stops_a_nested_loop_bomb_at_the_output_cap_without_building_it(setti
     # 100-character line 65,536 times (6.5 MB). The cap stops it as it grows.
     import tracemalloc
 
-    from mailing.templating import RenderLimitExceeded
+    from mailing.mailings.templating import RenderLimitExceeded
 
     settings.MAILING_RENDER_MAX_BYTES = 10_000
     bomb = CompiledTemplate(_nested_loops(8, "{{ enfant.prenom }}" + "x" * 97))
@@ -200,7 +200,7 @@ def test_it_stops_a_nested_loop_bomb_at_the_output_cap_without_building_it(setti
 
 
 def test_it_stops_rendering_past_the_time_cap():
-    from mailing.templating import RenderBudget, RenderLimitExceeded
+    from mailing.mailings.templating import RenderBudget, RenderLimitExceeded
 
     template = compile_template(_nested_loops(2))
     with pytest.raises(RenderLimitExceeded, match="longer than"):
@@ -208,7 +208,7 @@ def test_it_stops_rendering_past_the_time_cap():
 
 
 def test_it_shares_one_budget_between_the_parts_of_a_message():
-    from mailing.templating import RenderBudget, RenderLimitExceeded
+    from mailing.mailings.templating import RenderBudget, RenderLimitExceeded
 
     budget = RenderBudget(max_bytes=150)
     compile_template("a" * 100).render({}, budget)

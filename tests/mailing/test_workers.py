@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from mailing.engine import recover_expired
+from mailing.engine.loop import recover_expired
+from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message, Recipient
-from mailing.submission import mailing_submit
 from mailing.tasks import enqueue_account
 from tests.mailing.conftest import make_account, make_mailing
 from tests.workers import running_worker

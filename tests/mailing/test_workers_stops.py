@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from mailing.engine import recover_expired
-from mailing.models import Mailing, Message, Recipient
-from mailing.selectors_mailings import mailing_counts
-from mailing.submission import (
+from mailing.engine.loop import recover_expired
+from mailing.mailings.selectors import mailing_counts
+from mailing.mailings.services import (
     mailing_cancel,
     mailing_pause,
     mailing_resume,
@@ -26,6 +25,7 @@ from mailing.submission import (
     mailing_submit,
     message_resend,
 )
+from mailing.models import Mailing, Message, Recipient
 from mailing.tasks import enqueue_account
 from tests.mailing.conftest import make_account, make_mailing
 from tests.workers import running_worker

@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from mailing.mailings.selectors import mailing_counts
 from mailing.models import Mailing
-from mailing.selectors_mailings import mailing_counts
 
 
 class Command(BaseCommand):

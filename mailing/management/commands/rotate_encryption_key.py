@@ -2,7 +2,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from mailing.fields import EncryptedTextField, is_unreadable
+from mailing.sending_accounts.fields import EncryptedTextField, is_unreadable
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mailing.inbound import inbound_controller
 from mailing.management.serving import serve
+from mailing.tracking.inbound import inbound_controller
 
 
 class Command(BaseCommand):

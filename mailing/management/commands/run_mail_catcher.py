@@ -2,7 +2,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mailing.catcher import CatcherHandler
+from mailing.devtools.catcher import CatcherHandler
 from mailing.management.serving import serve
 
 

@@ -3,7 +3,7 @@ from django.core.validators import validate_email
 from django.db.models import Q
 
 from mailing.models import SendingAccount
-from mailing.services import account_test
+from mailing.sending_accounts.services import account_test
 
 
 class Command(BaseCommand):

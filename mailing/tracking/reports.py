@@ -16,7 +16,8 @@ Status transitions of a recipient (the rules, in one place):
   the hard-bounce classes (bad mailbox, bad domain, disabled mailbox…) also puts the address
   on the suppression list; a failure with 4.x.x (the remote server gave up retrying) or a
   policy / mailbox-full 5.x.x is a bounce for this message but says nothing certain about the
-  address. A bounce in prose without any code (see `mailing.dsn`) counts as 5.2.2 when it says
+  address. A bounce in prose without any code (see `mailing.tracking.dsn`) counts as 5.2.2 when
+  it says
   the mailbox is full (soft) and 5.1.1 when it says the address does not exist (hard).
 - `relayed` (handed on to a system that does not report: no confirmation will come) and
   `delayed` (still trying) change no final status: the note is recorded on a recipient still
@@ -37,9 +38,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .dsn import DeliveryReport, RecipientReport
-from .models import Message, Recipient, SuppressedAddress
-from .rendering import verp_address
+from mailing.mailings.rendering import verp_address
+from mailing.models import Message, Recipient, SuppressedAddress
+from mailing.tracking.dsn import DeliveryReport, RecipientReport
 
 logger = logging.getLogger(__name__)
 S = Recipient.Status

@@ -4,7 +4,7 @@ servers still send. Pure functions over bytes — no database — so that tests 
 A report names the message it is about (the original's Message-ID, or the envelope id we gave
 at MAIL FROM) and, per recipient, what happened: the action (failed, delayed, delivered,
 relayed, expanded), the status code (5.1.1…) and the diagnostic text. Applying it is
-`mailing.tracking`'s job.
+`mailing.tracking.reports`'s job.
 """
 
 import re

@@ -15,14 +15,16 @@ from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
 from eduka.ratelimit import too_many
-
-from . import dsn, selectors, selectors_mailings, submission
-from .audience import Audience, resolve
-from .forms import AccountTestForm
-from .forms_mailings import MailingForm, MailingTemplateForm, RecipientFilterForm
-from .models import Mailing, MailingTemplate, Message
-from .rendering import MailingRenderer
-from .templating import RenderLimitExceeded
+from mailing.mailings import selectors as selectors_mailings
+from mailing.mailings import services as submission
+from mailing.mailings.audience import Audience, resolve
+from mailing.mailings.forms import MailingForm, MailingTemplateForm, RecipientFilterForm
+from mailing.mailings.rendering import MailingRenderer
+from mailing.mailings.templating import RenderLimitExceeded
+from mailing.models import Mailing, MailingTemplate, Message
+from mailing.sending_accounts import selectors
+from mailing.sending_accounts.forms import AccountTestForm
+from mailing.tracking import dsn
 
 SEND = "mailing.send_mailings"
 TEMPLATES = "mailing.manage_templates"
@@ -92,7 +94,7 @@ def mailing_compose(request, pk=None):
 
 
 def _variables():
-    from .templating import VARIABLES
+    from mailing.mailings.templating import VARIABLES
 
     return VARIABLES
 

@@ -8,9 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
-
-from . import tracking
-from .models import SuppressedAddress
+from mailing.models import SuppressedAddress
+from mailing.tracking import reports as tracking
 
 MANAGE = "mailing.manage_sending_accounts"
 

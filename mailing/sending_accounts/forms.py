@@ -6,10 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile, User
 from eduka.validators import has_line_break
-
-from .hosts import host_policy_problem, host_syntax_problem, port_problem
-from .models import SendingAccount
-from .smtp import pinned_certificate_problem
+from mailing.models import SendingAccount
+from mailing.sending_accounts.hosts import host_policy_problem, host_syntax_problem, port_problem
+from mailing.sending_accounts.smtp import pinned_certificate_problem
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HEADER_FIELDS = ["name", "sender_name", "from_email", "reply_to", "username",

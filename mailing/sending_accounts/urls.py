@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import views_accounts as views
-from . import views_suppression, views_system_mail
+from mailing.automated import views as views_system_mail
+from mailing.sending_accounts import views
+from mailing.tracking import views as views_suppression
 
 app_name = "mailing"
 urlpatterns = [

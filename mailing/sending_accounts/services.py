@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
-from .models import SendingAccount
-from .smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
+from mailing.models import SendingAccount
+from mailing.sending_accounts.smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
 
 
 def account_connection_settings(account: SendingAccount, *,
@@ -48,7 +48,7 @@ def account_save(*, account: SendingAccount, password: str | None = None) -> Sen
 
 
 def account_delete(*, account: SendingAccount) -> None:
-    from .models import Mailing
+    from mailing.models import Mailing
 
     if account.is_system:
         raise ValidationError(_("The System account cannot be deleted."), code="system")
@@ -103,7 +103,7 @@ class TestOutcome:
 def build_test_message(*, account: SendingAccount, to_email: str) -> bytes:
     """The "Tester" message, its headers encoded by the same builder as mailings (a line
     separator in the sender name must not split the From header into two addresses)."""
-    from .rendering import CRLF, address_header, header_line, text_part
+    from mailing.mailings.rendering import CRLF, address_header, header_line, text_part
 
     domain = account.envelope_from.rpartition("@")[2] or "localhost"
     subject = _("Eduka: test of the sending account “%(name)s”") % {"name": account}

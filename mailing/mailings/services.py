@@ -7,11 +7,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .audience import Audience, Plan, resolve
-from .engine import cancel_unstarted
-from .models import Mailing, Message, Recipient, SendingAccount
-from .rendering import new_message_id
-from .tasks import enqueue_account
+from mailing.engine.loop import cancel_unstarted
+from mailing.mailings.audience import Audience, Plan, resolve
+from mailing.mailings.rendering import new_message_id
+from mailing.models import Mailing, Message, Recipient, SendingAccount
+from mailing.tasks import enqueue_account
 
 S = Message.Status
 
@@ -225,7 +225,7 @@ def mailing_save_draft(*, mailing: Mailing | None, user, account: SendingAccount
     same page submitted again (a double click) returns that draft instead of a second one."""
     from django.core.files.base import File
 
-    from .models import Attachment
+    from mailing.models import Attachment
 
     if mailing is not None and mailing.status != Mailing.Status.DRAFT:
         raise ValidationError(_("This mailing has already been sent."), code="not_draft")
@@ -261,8 +261,8 @@ def mailing_save_draft(*, mailing: Mailing | None, user, account: SendingAccount
 def mailing_test_send(*, mailing: Mailing, to_email: str, index: int = 0):
     """Send the preview of one recipient's message to the author only, subject marked as a
     test, through the mailing's account (see services.send_now)."""
-    from .rendering import MailingRenderer, envelope_sender
-    from .services import TestOutcome, send_now
+    from mailing.mailings.rendering import MailingRenderer, envelope_sender
+    from mailing.sending_accounts.services import TestOutcome, send_now
 
     plan = resolve(Audience.from_json(mailing.audience), mailing.mode)
     if not plan.messages:

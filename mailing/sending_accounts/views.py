@@ -9,10 +9,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from eduka.decorators import permission_required
-
-from . import selectors, services, submission
-from .forms import AccountTestForm, AccountUsersForm, SendingAccountForm, UserAccountsForm
-from .models import SendingAccount
+from mailing.mailings import services as submission
+from mailing.models import SendingAccount
+from mailing.sending_accounts import selectors, services
+from mailing.sending_accounts.forms import (
+    AccountTestForm,
+    AccountUsersForm,
+    SendingAccountForm,
+    UserAccountsForm,
+)
 
 MANAGE = "mailing.manage_sending_accounts"
 

@@ -1,8 +1,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
-
-from .models import InboundMessage, SendingAccount
+from mailing.models import InboundMessage, SendingAccount
 
 
 def account_list() -> QuerySet[SendingAccount]:

@@ -6,8 +6,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from eduka.decorators import staff_required
-
-from . import catcher
+from mailing.devtools import catcher
 
 
 def _catcher_folder():

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from mailing.devtools import views
 
 app_name = "mail_catcher"
 urlpatterns = [

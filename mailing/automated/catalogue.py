@@ -1,8 +1,9 @@
 """The automated e-mails of the System account, which administrators may reword.
 
 Each kind of message is declared here once: its label, and the variables its templates may use
-(a :class:`~mailing.templating.Vocabulary`). The default wording ships with the application in
-``mailing/system_mail/<language>/<key>.txt`` (first line: the subject; then a blank line; then
+(a :class:`~mailing.mailings.templating.Vocabulary`). The default wording ships with the
+application in
+``mailing/automated/wording/<language>/<key>.txt`` (first line: the subject; then a blank line; then
 the body); an administrator's version, per language, is a
 :class:`~mailing.models.SystemMailTemplate` row. Both are rendered by the same sandboxed engine
 as mailings, over plain values only, so a template can never reach a model or a secret.
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .templating import (
+from mailing.mailings.templating import (
     RenderBudget,
     RenderLimitExceeded,
     TemplateProblem,
@@ -33,7 +34,7 @@ from .templating import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS_DIR = Path(__file__).resolve().parent / "system_mail"
+DEFAULTS_DIR = Path(__file__).resolve().parent / "wording"
 
 COMMON_VARIABLES = [
     ("destinataire.prenom", _("Recipient's first name")),
@@ -148,7 +149,7 @@ def default_source(key: str, language: str) -> tuple[str, str]:
 
 def current_source(key: str, language: str) -> tuple[str, str, bool]:
     """(subject, body, customised) as they will be used for ``key`` in ``language``."""
-    from .models import SystemMailTemplate
+    from mailing.models import SystemMailTemplate
 
     custom = SystemMailTemplate.objects.filter(key=key, language=language).first()
     if custom is not None:

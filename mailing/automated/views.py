@@ -10,10 +10,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
-
-from . import system_templates
-from .models import SystemMailTemplate
-from .templating import RenderLimitExceeded
+from mailing.automated import catalogue as system_templates
+from mailing.mailings.templating import RenderLimitExceeded
+from mailing.models import SystemMailTemplate
 
 MANAGE = "mailing.manage_sending_accounts"
 

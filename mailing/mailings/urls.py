@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_mailings as views
+from mailing.mailings import views
 
 app_name = "mailings"
 urlpatterns = [

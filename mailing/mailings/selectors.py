@@ -3,8 +3,8 @@
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import ngettext
 
-from .models import Mailing, Message, Recipient
-from .selectors import accounts_user_may_read
+from mailing.models import Mailing, Message, Recipient
+from mailing.sending_accounts.selectors import accounts_user_may_read
 
 S = Message.Status
 COUNTED = [S.QUEUED, S.SENDING, S.SENT, S.DEFERRED, S.FAILED, S.UNCERTAIN, S.SKIPPED,

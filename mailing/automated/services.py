@@ -5,7 +5,7 @@ the System account's history), ahead of bulk mailings, with Auto-Submitted: auto
 the System account is not configured yet, the mail waits in the queue instead of being lost.
 
 Other apps call :func:`system_mail` with the key of a message declared in
-:mod:`mailing.system_templates` and the values its template may use; the wording is the
+:mod:`mailing.automated.catalogue` and the values its template may use; the wording is the
 administrators' (or the shipped default).
 """
 
@@ -14,11 +14,11 @@ import re
 from django.conf import settings
 from django.db import transaction
 
-from .audience import Plan, PlannedMessage, PlannedRecipient
-from .models import Mailing
-from .selectors import system_account
-from .submission import mailing_submit
-from .system_templates import render_system_mail
+from mailing.automated.catalogue import render_system_mail
+from mailing.mailings.audience import Plan, PlannedMessage, PlannedRecipient
+from mailing.mailings.services import mailing_submit
+from mailing.models import Mailing
+from mailing.sending_accounts.selectors import system_account
 
 # Headers other apps may add to automated mail (RFC 8058 one-click unsubscribe).
 ALLOWED_HEADERS = {"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"}

@@ -12,9 +12,8 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from mailing.models import Mailing, SuppressedAddress
 from school.models import Guardian, School, Student
-
-from .models import Mailing, SuppressedAddress
 
 
 class _EmailValidator(EmailValidator):

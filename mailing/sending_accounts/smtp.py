@@ -23,9 +23,9 @@ from django.core.mail.utils import DNS_NAME
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from .dsn import xtext_encode
-from .fields import UnreadableSecret
-from .hosts import connection_addresses, port_problem
+from mailing.sending_accounts.fields import UnreadableSecret
+from mailing.sending_accounts.hosts import connection_addresses, port_problem
+from mailing.tracking.dsn import xtext_encode
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from .engine import process_key, reap_dead_workers
-from .models import SendingAccount, WorkerProcess
-from .tasks import enqueue_account
+from mailing.engine.loop import process_key, reap_dead_workers
+from mailing.models import SendingAccount, WorkerProcess
+from mailing.tasks import enqueue_account
 
 logger = logging.getLogger(__name__)
 _stop = threading.Event()

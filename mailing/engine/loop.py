@@ -33,12 +33,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import AccountSlot, Mailing, Message, Recipient, SendingAccount, WorkerProcess
-from .models.mailings import DUE_STATUSES
-from .rendering import MailingRenderer, envelope_sender
-from .services import account_connection_settings
-from .smtp import ErrorKind, SMTPConnection, SMTPFailure
-from .templating import RenderLimitExceeded, TemplateProblem
+from mailing.mailings.rendering import MailingRenderer, envelope_sender
+from mailing.mailings.templating import RenderLimitExceeded, TemplateProblem
+from mailing.models import AccountSlot, Mailing, Message, Recipient, SendingAccount, WorkerProcess
+from mailing.models.mailings import DUE_STATUSES
+from mailing.sending_accounts.services import account_connection_settings
+from mailing.sending_accounts.smtp import ErrorKind, SMTPConnection, SMTPFailure
 
 logger = logging.getLogger(__name__)
 S = Message.Status

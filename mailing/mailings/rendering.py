@@ -19,8 +19,8 @@ import dkim
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Mailing, Message, SendingAccount
-from .templating import RenderBudget, compile_template, sanitize_html
+from mailing.mailings.templating import RenderBudget, compile_template, sanitize_html
+from mailing.models import Mailing, Message, SendingAccount
 
 CRLF = b"\r\n"
 _TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -227,7 +227,7 @@ class MailingRenderer:
             constant.append(f"To: {from_header}".encode())
         if mailing.is_automated:
             constant.append(b"Auto-Submitted: auto-generated")
-            # Checked when queued (mailing.automated): printable ASCII, no CR/LF.
+            # Checked when queued (mailing.automated.services): printable ASCII, no CR/LF.
             constant.extend(f"{name}: {value}".encode()
                             for name, value in sorted(mailing.headers.items()))
         constant.append(b"MIME-Version: 1.0")

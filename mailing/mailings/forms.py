@@ -10,14 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
 from eduka.validators import add_single_line, single_line
+from mailing.mailings import office_files
+from mailing.mailings.rendering import shorten_filename
+from mailing.mailings.templating import template_errors
+from mailing.models import Mailing, MailingTemplate
+from mailing.models.mailings import Status
+from mailing.sending_accounts.selectors import accounts_user_may_send_from
 from school.models import Guardian, SchoolClass, Student
-
-from . import office_files
-from .models import Mailing, MailingTemplate
-from .models.mailings import Status
-from .rendering import shorten_filename
-from .selectors import accounts_user_may_send_from
-from .templating import template_errors
 
 # Binary signatures of the allowed types: the extension alone is not trusted.
 SIGNATURES = {

@@ -2,7 +2,7 @@
 
 It answers for the integrated domain only:
 - `bounces+<id>-<sig>@domain` (the VERP envelope sender of every message sent through the
-  integrated service): delivery reports, applied by `mailing.tracking`. A forged or unknown
+  integrated service): delivery reports, applied by `mailing.tracking.reports`. A forged or unknown
   signature is refused at RCPT.
 - `<local part>@domain` of an integrated account with a forwarding address: replies, forwarded
   to the school's real address. Other local parts are refused at RCPT (550 5.1.1), other
@@ -44,11 +44,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import dsn, tracking
-from .models import InboundMessage, Message, SendingAccount
-from .rendering import dkim_sign
-from .services import account_connection_settings
-from .smtp import ErrorKind, SMTPConnection, SMTPFailure
+from mailing.mailings.rendering import dkim_sign
+from mailing.models import InboundMessage, Message, SendingAccount
+from mailing.sending_accounts.services import account_connection_settings
+from mailing.sending_accounts.smtp import ErrorKind, SMTPConnection, SMTPFailure
+from mailing.tracking import dsn
+from mailing.tracking import reports as tracking
 
 logger = logging.getLogger(__name__)
 Outcome = InboundMessage.Outcome
@@ -155,8 +156,7 @@ def replies_held_notify(*, account: SendingAccount) -> bool:
     """Tell the administrators, once per hour and account, that replies are being held.
     The conditional update is the claim: two sessions holding at once send one notice."""
     from accounts.models import Profile, User
-
-    from .automated import system_mail_to_user
+    from mailing.automated.services import system_mail_to_user
 
     now = timezone.now()
     claimed = SendingAccount.objects.filter(pk=account.pk).filter(
