@@ -1,3 +1,5 @@
+"""Django admin of users and profiles, for the platform operators."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 

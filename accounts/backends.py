@@ -1,3 +1,5 @@
+"""Authentication backends: profile permissions, and login limits (django-axes)."""
+
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission

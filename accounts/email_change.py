@@ -51,12 +51,13 @@ def link_for(user: User, new_email: str) -> str:
 def email_change_request(*, user: User, new_email: str) -> None:
     """Mail the confirmation link to the new address (or, if an account already uses it, a
     message saying so). Only enqueues, on the System queue, after the commit."""
+    from eduka.celery import app
     from mailing.sending_accounts.fields import seal
 
-    from .tasks import email_change_send
-
-    transaction.on_commit(lambda: email_change_send.apply_async(
-        args=[user.pk, seal(new_email)], queue=settings.MAILING_QUEUE_SYSTEM))
+    # By name: the task module imports this one, never the reverse.
+    transaction.on_commit(lambda: app.send_task(
+        "accounts.tasks.email_change_send", args=[user.pk, seal(new_email)],
+        queue=settings.MAILING_QUEUE_SYSTEM))
 
 
 class AddressTakenError(ValidationError):
@@ -68,11 +69,10 @@ def email_change_confirm(*, user: User, new_email: str) -> User:
     """Apply a confirmed change to the account and to the parent's guardian record together,
     then tell the old address. Raises AddressTakenError if another account took the address
     since the link was sent."""
+    from eduka.celery import app
     from mailing.sending_accounts.fields import seal
     from school.models import Guardian
     from school.services import guardian_set_email
-
-    from .tasks import email_changed_notify
 
     user = User.objects.select_for_update().get(pk=user.pk)
     old_email = user.email
@@ -88,6 +88,7 @@ def email_change_confirm(*, user: User, new_email: str) -> User:
     guardian = Guardian.objects.filter(user=user).first()
     if guardian is not None:
         guardian_set_email(guardian=guardian, email=user.email)
-    transaction.on_commit(lambda: email_changed_notify.apply_async(
-        args=[user.pk, seal(old_email)], queue=settings.MAILING_QUEUE_SYSTEM))
+    transaction.on_commit(lambda: app.send_task(
+        "accounts.tasks.email_changed_notify", args=[user.pk, seal(old_email)],
+        queue=settings.MAILING_QUEUE_SYSTEM))
     return user

@@ -1,3 +1,5 @@
+"""Forms of the account screens: login, users, sign-up, e-mail change."""
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm

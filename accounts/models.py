@@ -1,3 +1,5 @@
+"""Users (login by e-mail) and profiles (the roles that hold permissions)."""
+
 from django.contrib.auth.models import (
     AbstractBaseUser,
     BaseUserManager,

@@ -1,3 +1,5 @@
+"""Reads on users, for the user management screens."""
+
 from django.db.models import Q, QuerySet
 
 from .models import Profile, User

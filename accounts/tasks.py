@@ -1,3 +1,5 @@
+"""Celery adapters of the accounts app: ids and sealed tokens in, one service each."""
+
 from celery import shared_task
 
 

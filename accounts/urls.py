@@ -1,3 +1,5 @@
+"""URLs of login, password reset, sign-up, e-mail change and user management."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 

@@ -1,3 +1,5 @@
+"""Thin views of the account screens: login, reset, sign-up, e-mail change, users."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views

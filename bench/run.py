@@ -452,7 +452,7 @@ def run_in_process(sink: Sink, user, n: int, *, profile: bool) -> dict:
     and (optionally, on a second mailing) a cProfile."""
     from django.db import connection
 
-    from mailing.engine.loop import send_account_work
+    from mailing.engine import send_account_work
     from mailing.models import Recipient
 
     def prepared(label):

@@ -1,3 +1,5 @@
+"""ASGI entry point (unused in production, which serves WSGI through gunicorn)."""
+
 import os
 
 from django.core.asgi import get_asgi_application

@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 @signals.worker_process_init.connect
 def _start_heartbeat(**kwargs):
     """Each pool process beats, so that its death — even by SIGKILL — is noticed in seconds
-    and its claims are freed (mailing/heartbeat.py)."""
+    and its claims are freed (mailing/engine/heartbeat.py)."""
     from mailing.engine import heartbeat
 
     heartbeat.start()

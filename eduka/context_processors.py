@@ -1,3 +1,5 @@
+"""What every page's layout needs: the menu for the user's profile, banners for administrators."""
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _

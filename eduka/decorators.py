@@ -1,3 +1,5 @@
+"""View decorators: permission checks that send visitors to the login page and others to 403."""
+
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required

@@ -1,3 +1,5 @@
+"""Platform-level Celery tasks (a ping for ops checks)."""
+
 from celery import shared_task
 
 

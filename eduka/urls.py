@@ -1,3 +1,5 @@
+"""The site's URL map: each app's screens under its own prefix."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path

@@ -1,3 +1,5 @@
+"""Validators shared by every form (single-line text, no control characters)."""
+
 import re
 
 from django.core.exceptions import ValidationError

@@ -1,4 +1,4 @@
-"""Thin Celery adapters: ids in, one engine call each (see mailing/engine.py)."""
+"""Thin Celery adapters: ids in, one engine call each (see mailing/engine/)."""
 
 import logging
 
@@ -25,7 +25,7 @@ def enqueue_account(account_id: int, *, is_system: bool = False, connections: in
 
 @shared_task(name="mailing.tasks.send_account", acks_late=True)
 def send_account(account_id: int) -> None:
-    from mailing.engine.loop import send_account_work
+    from mailing.engine import send_account_work
     from mailing.models import SendingAccount
 
     if send_account_work(account_id):
@@ -35,7 +35,7 @@ def send_account(account_id: int) -> None:
 
 @shared_task(name="mailing.tasks.sweep")
 def sweep() -> None:
-    from mailing.engine.loop import reap_dead_workers, recover_expired
+    from mailing.engine import reap_dead_workers, recover_expired
     from mailing.models import SendingAccount
 
     system_ids = set(SendingAccount.objects.filter(is_system=True).values_list("pk", flat=True))

@@ -56,11 +56,13 @@ def events_for(user) -> list[tuple[str, str]]:
 
 
 def _dispatch_later() -> None:
-    from .tasks import dispatch_changes
+    from eduka.celery import app
 
     try:
-        dispatch_changes.apply_async(queue=settings.MAILING_QUEUE_SYSTEM,
-                                     countdown=settings.CHANGE_ALERT_DELAY_SECONDS)
+        # By name: the task module imports this one, never the reverse.
+        app.send_task("notifications.tasks.dispatch_changes",
+                      queue=settings.MAILING_QUEUE_SYSTEM,
+                      countdown=settings.CHANGE_ALERT_DELAY_SECONDS)
     except Exception:  # The broker is down: beat's sweep will dispatch them.
         logger.exception("Could not queue the dispatch of change alerts; the sweep will.")
 

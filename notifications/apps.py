@@ -1,3 +1,5 @@
+"""The notifications app: connects change detection (notifications/changes.py)."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

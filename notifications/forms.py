@@ -1,3 +1,5 @@
+"""Forms of subscriptions to data changes and of the public contact form."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,5 @@
+"""Subscriptions to data changes, detected changes, and contact-form messages."""
+
 import secrets
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+"""Writes of the notifications app (the contact form)."""
+
 from django.db import transaction
 
 from .models import ContactMessage

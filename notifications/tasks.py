@@ -1,3 +1,5 @@
+"""Celery adapters of the notifications app: dispatch, sweep and purge of change alerts."""
+
 from datetime import timedelta
 
 from celery import shared_task

@@ -1,3 +1,5 @@
+"""URLs of the alert subscriptions, unsubscribe links and contact messages."""
+
 from django.urls import path
 
 from . import views

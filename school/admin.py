@@ -1,3 +1,5 @@
+"""Django admin of the school data, for the platform operators."""
+
 from django.contrib import admin
 
 from .models import EnrolmentRequest, Guardian, School, SchoolClass, Student

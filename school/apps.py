@@ -1,3 +1,5 @@
+"""The school app: classes, students, guardians and enrolment requests."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

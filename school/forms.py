@@ -1,3 +1,5 @@
+"""Forms of the school screens and of the parent portal."""
+
 import datetime
 
 from django import forms

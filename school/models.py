@@ -1,3 +1,5 @@
+"""The school data mail is about: the school, classes, students, guardians, enrolments."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower

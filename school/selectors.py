@@ -1,3 +1,5 @@
+"""Reads on school data, filtered by what the user may see."""
+
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 
 from .models import EnrolmentRequest, Guardian, SchoolClass, Student

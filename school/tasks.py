@@ -1,3 +1,5 @@
+"""Celery adapters of the school app (enrolment decisions mailed to parents)."""
+
 from celery import shared_task
 
 

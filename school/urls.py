@@ -1,3 +1,5 @@
+"""URLs of the staff screens on school data."""
+
 from django.urls import path
 
 from . import views

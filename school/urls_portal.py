@@ -1,3 +1,5 @@
+"""URLs of the parent portal (always the logged-in parent's own record)."""
+
 from django.urls import path
 
 from . import views_portal

@@ -1,3 +1,5 @@
+"""Thin views of the school screens and of the parent portal."""
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render

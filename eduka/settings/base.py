@@ -268,7 +268,7 @@ SMTP_TEST_TIMEOUT = env.float("SMTP_TEST_TIMEOUT", default=15.0)
 # ranges) listed here: any other port would let an account probe other services.
 SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS", default=[])
 
-# The sending engine (see mailing/engine.py and docs in the README).
+# The sending engine (see mailing/engine/ and docs in the README).
 MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=60)
 MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=50)
 MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=120.0)
@@ -284,7 +284,7 @@ MAILING_TEST_SEND_WINDOW = env.int("MAILING_TEST_SEND_WINDOW", default=600)
 # Sign-up: at most one mail (validation link or reminder) per address per this many seconds.
 SIGNUP_MAIL_INTERVAL = env.int("SIGNUP_MAIL_INTERVAL", default=180)
 # Every sending process beats this often; one silent for MAILING_WORKER_DEAD_SECONDS is dead
-# (killed) and its claims and slots are freed by the others (mailing/heartbeat.py).
+# (killed) and its claims and slots are freed by the others (mailing/engine/heartbeat.py).
 MAILING_HEARTBEAT_SECONDS = env.float("MAILING_HEARTBEAT_SECONDS", default=2.0)
 MAILING_WORKER_DEAD_SECONDS = env.float("MAILING_WORKER_DEAD_SECONDS", default=10.0)
 # Data-change alerts: changes made within this delay travel in one digest.

@@ -65,7 +65,7 @@ def base_context(*, first_name: str = "", last_name: str = "", email: str = "") 
 def system_mail(key: str, *, to_email: str, to_name: str = "", first_name: str = "",
                 last_name: str = "", context: dict | None = None, reply_to: str = "",
                 headers: dict | None = None) -> Mailing:
-    """Render automated e-mail ``key`` (see mailing/system_templates.py) and queue it."""
+    """Render automated e-mail ``key`` (see mailing/automated/catalogue.py) and queue it."""
     values = base_context(first_name=first_name, last_name=last_name, email=to_email)
     values.update(context or {})
     subject, text = render_system_mail(key, values)

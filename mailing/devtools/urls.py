@@ -1,3 +1,5 @@
+"""URLs of the development mail catcher (routed only with MAIL_CATCHER_DIR)."""
+
 from django.urls import path
 
 from mailing.devtools import views

@@ -1,3 +1,5 @@
+"""The development mail catcher in the browser, for logged-in staff only."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse

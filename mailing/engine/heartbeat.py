@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from mailing.engine.loop import process_key, reap_dead_workers
+from mailing.engine.claims import process_key
+from mailing.engine.recovery import reap_dead_workers
 from mailing.models import SendingAccount, WorkerProcess
 from mailing.tasks import enqueue_account
 

@@ -127,109 +127,129 @@ def _staff(audience: Audience):
 
 
 def resolve(audience: Audience, mode: str, *, school: School | None = None) -> Plan:
-    school = school or School.current()
-    ecole = school_context(school)
-    suppressed = {row.email.lower(): row.reason for row in SuppressedAddress.objects.all()}
-    excluded: list[tuple[str, str]] = []
-    seen: set = set()
-    duplicates = 0
-    messages: list[PlannedMessage] = []
-
-    def recipient(email, name, student_name=""):
-        return PlannedRecipient(email=email, name=name, student_name=student_name,
-                                suppressed_reason=suppressed.get(email.lower(), ""))
-
-    def add(key, planned: PlannedMessage):
-        nonlocal duplicates
-        if key in seen:
-            duplicates += 1
-            return
-        seen.add(key)
-        messages.append(planned)
-
+    """Who gets which message: one per (guardian, student) per student, one per guardian, or
+    one BCC list; duplicates merged, and who is left out with the reason."""
+    plan = _PlanBuilder(school or School.current(), mode)
     students = list(_students(audience)) if (audience.class_ids or audience.student_ids) else []
     if mode == Mailing.Mode.PER_STUDENT:
+        plan.per_student(audience, students)
+    else:
+        plan.per_guardian(audience, students)
+    plan.staff(audience)
+    plan.addresses(audience)
+    if mode == Mailing.Mode.BCC:
+        plan.merge_for_bcc()
+    return Plan(messages=plan.messages, excluded=plan.excluded, duplicates=plan.duplicates)
+
+
+class _PlanBuilder:
+    """The messages of a plan as they are found, each key once (later ones are duplicates)."""
+
+    def __init__(self, school: School, mode: str):
+        self.mode = mode
+        self.ecole = school_context(school)
+        self.suppressed = {row.email.lower(): row.reason
+                           for row in SuppressedAddress.objects.all()}
+        self.excluded: list[tuple[str, str]] = []
+        self.seen: set = set()
+        self.duplicates = 0
+        self.messages: list[PlannedMessage] = []
+
+    def recipient(self, email, name, student_name=""):
+        return PlannedRecipient(email=email, name=name, student_name=student_name,
+                                suppressed_reason=self.suppressed.get(email.lower(), ""))
+
+    def add(self, key, planned: PlannedMessage) -> None:
+        if key in self.seen:
+            self.duplicates += 1
+            return
+        self.seen.add(key)
+        self.messages.append(planned)
+
+    def _key(self, email: str):
+        return email.lower() if self.mode != Mailing.Mode.PER_STUDENT else (email.lower(), None)
+
+    def _guardian_message(self, guardian, student, *, students_named: str, kids) -> PlannedMessage:
+        return PlannedMessage(
+            recipients=[self.recipient(guardian.email, str(guardian), students_named)],
+            context={"eleve": student_context(student) if student else {},
+                     "parent": guardian_context(guardian), "ecole": self.ecole,
+                     "destinataire": {"email": guardian.email},
+                     "enfants": [student_context(kid) for kid in kids]})
+
+    def per_student(self, audience: Audience, students) -> None:
         for student in students:
-            guardians = [g for g in student.guardians.all()]
+            guardians = list(student.guardians.all())
             if not guardians:
-                excluded.append((str(student), _("no guardian recorded")))
+                self.excluded.append((str(student), _("no guardian recorded")))
             for guardian in guardians:
                 if not guardian.email:
-                    excluded.append((f"{guardian} ({student})", _("no e-mail address")))
+                    self.excluded.append((f"{guardian} ({student})", _("no e-mail address")))
                     continue
-                add((guardian.email.lower(), student.pk), PlannedMessage(
-                    recipients=[recipient(guardian.email, str(guardian), str(student))],
-                    context={"eleve": student_context(student),
-                             "parent": guardian_context(guardian), "ecole": ecole,
-                             "destinataire": {"email": guardian.email}, "enfants": []}))
+                self.add((guardian.email.lower(), student.pk), self._guardian_message(
+                    guardian, student, students_named=str(student), kids=[]))
         if audience.guardian_ids:
             guardians, children = _guardians(Audience(guardian_ids=audience.guardian_ids), [])
             for guardian in guardians:
                 for student in children.get(guardian.pk, []) or [None]:
                     if not guardian.email:
-                        excluded.append((str(guardian), _("no e-mail address")))
+                        self.excluded.append((str(guardian), _("no e-mail address")))
                         break
-                    add((guardian.email.lower(), student.pk if student else None),
-                        PlannedMessage(
-                            recipients=[recipient(guardian.email, str(guardian),
-                                                  str(student) if student else "")],
-                            context={"eleve": student_context(student) if student else {},
-                                     "parent": guardian_context(guardian), "ecole": ecole,
-                                     "destinataire": {"email": guardian.email},
-                                     "enfants": []}))
-    else:
+                    self.add((guardian.email.lower(), student.pk if student else None),
+                             self._guardian_message(
+                                 guardian, student, kids=[],
+                                 students_named=str(student) if student else ""))
+
+    def per_guardian(self, audience: Audience, students) -> None:
         guardians, children = _guardians(audience, students)
         for guardian in guardians:
             if not guardian.email:
-                excluded.append((str(guardian), _("no e-mail address")))
+                self.excluded.append((str(guardian), _("no e-mail address")))
                 continue
             kids = children.get(guardian.pk, [])
-            add(guardian.email.lower(), PlannedMessage(
-                recipients=[recipient(guardian.email, str(guardian),
-                                      ", ".join(str(kid) for kid in kids))],
-                context={"eleve": student_context(kids[0]) if len(kids) == 1 else {},
-                         "parent": guardian_context(guardian), "ecole": ecole,
-                         "destinataire": {"email": guardian.email},
-                         "enfants": [student_context(kid) for kid in kids]}))
+            self.add(guardian.email.lower(), self._guardian_message(
+                guardian, kids[0] if len(kids) == 1 else None, kids=kids,
+                students_named=", ".join(str(kid) for kid in kids)))
         for student in students:
             if not student.guardians.all():
-                excluded.append((str(student), _("no guardian recorded")))
+                self.excluded.append((str(student), _("no guardian recorded")))
 
-    for user in _staff(audience):
-        add(user.email.lower() if mode != Mailing.Mode.PER_STUDENT else (user.email.lower(), None),
-            PlannedMessage(recipients=[recipient(user.email, str(user))],
-                           context={"eleve": {}, "parent": {"prenom": user.first_name,
-                                                            "nom": user.last_name,
-                                                            "civilite": "", "email": user.email},
-                                    "ecole": ecole, "destinataire": {"email": user.email},
-                                    "enfants": []}))
-    validate_email = _EmailValidator()
-    for address in audience.addresses:
-        address = address.strip()
-        if not address:
-            continue
-        try:
-            validate_email(address)
-        except ValidationError:
-            excluded.append((address, _("invalid e-mail address")))
-            continue
-        add(address.lower() if mode != Mailing.Mode.PER_STUDENT else (address.lower(), None),
-            PlannedMessage(recipients=[recipient(address, "")],
-                           context={"eleve": {}, "parent": {}, "ecole": ecole,
-                                    "destinataire": {"email": address}, "enfants": []}))
+    def staff(self, audience: Audience) -> None:
+        for user in _staff(audience):
+            self.add(self._key(user.email), PlannedMessage(
+                recipients=[self.recipient(user.email, str(user))],
+                context={"eleve": {}, "parent": {"prenom": user.first_name,
+                                                 "nom": user.last_name, "civilite": "",
+                                                 "email": user.email},
+                         "ecole": self.ecole, "destinataire": {"email": user.email},
+                         "enfants": []}))
 
-    if mode == Mailing.Mode.BCC:
-        # One envelope per unique address; chunking happens at submission (account's max).
+    def addresses(self, audience: Audience) -> None:
+        validate_email = _EmailValidator()
+        for address in audience.addresses:
+            address = address.strip()
+            if not address:
+                continue
+            try:
+                validate_email(address)
+            except ValidationError:
+                self.excluded.append((address, _("invalid e-mail address")))
+                continue
+            self.add(self._key(address), PlannedMessage(
+                recipients=[self.recipient(address, "")],
+                context={"eleve": {}, "parent": {}, "ecole": self.ecole,
+                         "destinataire": {"email": address}, "enfants": []}))
+
+    def merge_for_bcc(self) -> None:
+        """One envelope per unique address; chunking happens at submission (account's max)."""
         unique: dict[str, PlannedRecipient] = {}
-        for message in messages:
+        for message in self.messages:
             for planned in message.recipients:
                 if planned.email.lower() in unique:
-                    duplicates += 1
+                    self.duplicates += 1
                 else:
                     unique[planned.email.lower()] = planned
-        messages = [PlannedMessage(recipients=list(unique.values()),
-                                   context={"eleve": {}, "parent": {}, "ecole": ecole,
-                                            "destinataire": {"email": ""}, "enfants": []})]
-        if not unique:
-            messages = []
-    return Plan(messages=messages, excluded=excluded, duplicates=duplicates)
+        self.messages = [PlannedMessage(
+            recipients=list(unique.values()),
+            context={"eleve": {}, "parent": {}, "ecole": self.ecole,
+                     "destinataire": {"email": ""}, "enfants": []})] if unique else []

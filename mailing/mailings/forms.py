@@ -1,3 +1,5 @@
+"""Forms of the E-mails module: compose (audience, attachments), templates, filters."""
+
 import re
 import uuid
 from pathlib import PurePath

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mailing.engine.loop import cancel_unstarted
+from mailing.engine import cancel_unstarted
 from mailing.mailings.audience import Audience, Plan, resolve
 from mailing.mailings.rendering import new_message_id
 from mailing.models import Mailing, Message, Recipient, SendingAccount

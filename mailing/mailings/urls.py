@@ -1,3 +1,5 @@
+"""URLs of the E-mails module."""
+
 from django.urls import path
 
 from mailing.mailings import views

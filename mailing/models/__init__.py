@@ -1,3 +1,5 @@
+"""The mailing models, one file per room: sending accounts, mailings, inbound, wording."""
+
 from .inbound import InboundMessage
 from .mailings import Attachment, Mailing, MailingTemplate, Message, Recipient, SuppressedAddress
 from .sending_accounts import AccountSlot, SendingAccount, WorkerProcess

@@ -1,3 +1,5 @@
+"""Sending accounts, their connection slots and the heartbeats of the workers that use them."""
+
 from decimal import Decimal
 
 from django.conf import settings

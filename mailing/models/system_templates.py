@@ -1,3 +1,5 @@
+"""Administrators' wording of the automated e-mails, per language."""
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _

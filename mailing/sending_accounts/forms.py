@@ -1,3 +1,5 @@
+"""Forms of the sending-account screens: the account, its test, its users."""
+
 import re
 
 from django import forms
@@ -7,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Profile, User
 from eduka.validators import has_line_break
 from mailing.models import SendingAccount
+from mailing.sending_accounts.certificates import pinned_certificate_problem
 from mailing.sending_accounts.hosts import host_policy_problem, host_syntax_problem, port_problem
-from mailing.sending_accounts.smtp import pinned_certificate_problem
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HEADER_FIELDS = ["name", "sender_name", "from_email", "reply_to", "username",

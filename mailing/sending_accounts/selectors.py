@@ -1,3 +1,5 @@
+"""Who may send from, and read the history of, which account: the one rule."""
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User

@@ -16,56 +16,24 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from django.conf import settings
 from django.core.mail.utils import DNS_NAME
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from mailing.engine.channel import ErrorKind, SendResult
 from mailing.sending_accounts.fields import UnreadableSecret
 from mailing.sending_accounts.hosts import connection_addresses, port_problem
 from mailing.tracking.dsn import xtext_encode
 
+from .certificates import certificate_fingerprint
+from .smtp_errors import SMTPFailure, _text, classify, unreadable_password_message
+
 logger = logging.getLogger(__name__)
 
 
-class ErrorKind(StrEnum):
-    AUTHENTICATION = "authentication"
-    CONNECTION = "connection"
-    TLS = "tls"
-    CERTIFICATE = "certificate"
-    TIMEOUT = "timeout"
-    TEMPORARY = "temporary"
-    PERMANENT = "permanent"
-    POLICY = "policy"
-
-
-TRANSIENT_KINDS = {ErrorKind.CONNECTION, ErrorKind.TIMEOUT, ErrorKind.TEMPORARY}
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
-
-
-class SMTPFailure(Exception):
-    """A failed SMTP step, classified, with the server's own code and text when it gave one."""
-
-    def __init__(self, kind: ErrorKind, text: str, code: int | None = None):
-        super().__init__(f"{code} {text}" if code else text)
-        self.kind = kind
-        self.code = code
-        self.text = text
-        # RFC 1047: the whole message, final dot included, was written, then the connection
-        # was lost or the reply never came. The server may have accepted it: resending could
-        # deliver it twice, so the message's fate is unknown, not a temporary failure.
-        self.after_final_dot = False
-
-    @property
-    def transient(self) -> bool:
-        return self.kind in TRANSIENT_KINDS
-
-    @property
-    def server_reply(self) -> str:
-        """What the server said, as it said it (e.g. '535 5.7.3 Authentication unsuccessful')."""
-        return f"{self.code} {self.text}" if self.code else self.text
 
 
 @dataclass(frozen=True)
@@ -81,25 +49,6 @@ class ConnectionSettings:
     # Host and port come from the platform's settings (the integrated relay), not from a
     # school's administrator: the port list does not apply.
     operator_configured: bool = False
-
-
-@dataclass
-class SendResult:
-    accepted: list[str]
-    refused: dict[str, tuple[int, str]]
-    reply: str = ""  # the server's answer to DATA, e.g. "250 2.0.0 Ok: queued as 4XyZ"
-
-
-def _text(response) -> str:
-    if isinstance(response, bytes):
-        return response.decode("utf-8", "replace")
-    return str(response)
-
-
-def not_smtp_message() -> str:
-    # Never the peer's own bytes: whatever answered is not a mail server, and its banner
-    # (an HTTP page, an SSH version, a database) is nothing the administrator should read.
-    return _("This server did not answer as an SMTP server: check the server name and the port.")
 
 
 def _tls_context(pinned_certificate: str) -> ssl.SSLContext:
@@ -121,32 +70,6 @@ def _tls_context(pinned_certificate: str) -> ssl.SSLContext:
     if settings.SMTP_EXTRA_CA_FILE:
         context.load_verify_locations(cafile=settings.SMTP_EXTRA_CA_FILE)
     return context
-
-
-def certificate_fingerprint(pem: str) -> str:
-    der = ssl.PEM_cert_to_DER_cert(pem.strip())
-    return hashlib.sha256(der).hexdigest()
-
-
-def pinned_certificate_problem(pem: str) -> str | None:
-    """A translated message unless `pem` is exactly one well-formed certificate in PEM form,
-    usable as the only trusted certificate of a connection."""
-    from cryptography import x509
-
-    if "PRIVATE KEY" in pem:
-        return _("This is a private key, not a certificate: paste the server's certificate "
-                 "(and keep the private key secret).")
-    if pem.count("-----BEGIN CERTIFICATE-----") != 1:
-        return _("Paste exactly one certificate in PEM format, from “-----BEGIN "
-                 "CERTIFICATE-----” to “-----END CERTIFICATE-----”.")
-    try:
-        x509.load_pem_x509_certificate(pem.encode("ascii"))
-        certificate_fingerprint(pem)
-        ssl.create_default_context(cadata=pem)
-    except (ValueError, UnicodeError, ssl.SSLError):
-        return _("This is not a valid certificate in PEM format: copy it again, from “-----BEGIN "
-                 "CERTIFICATE-----” to “-----END CERTIFICATE-----”.")
-    return None
 
 
 class _AddressedSMTP(smtplib.SMTP):
@@ -471,54 +394,3 @@ def _dsn_recipient_options(recipient: str, envelope_from: str) -> list[str]:
     return options
 
 
-def classify(error: BaseException) -> SMTPFailure:
-    """Map an smtplib / socket / ssl exception to an SMTPFailure, keeping the server's text."""
-    if isinstance(error, SMTPFailure):
-        return error
-    if isinstance(error, smtplib.SMTPAuthenticationError):
-        return SMTPFailure(ErrorKind.AUTHENTICATION, _text(error.smtp_error), error.smtp_code)
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        first = next(iter(error.recipients.values()), (550, "Recipient refused"))
-        kind = ErrorKind.TEMPORARY if 400 <= first[0] < 500 else ErrorKind.PERMANENT
-        return SMTPFailure(kind, _text(first[1]), first[0])
-    if (isinstance(error, smtplib.SMTPResponseException)
-            and not 200 <= (error.smtp_code or 0) < 600):
-        # smtplib gives -1 when the reply does not start with a 3-digit code: not SMTP.
-        return SMTPFailure(ErrorKind.CONNECTION, not_smtp_message())
-    if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPResponseException):
-        code = error.smtp_code
-        text = _text(error.smtp_error)
-        if isinstance(error, smtplib.SMTPConnectError) or code == 421:
-            return SMTPFailure(ErrorKind.CONNECTION, text, code)
-        kind = ErrorKind.TEMPORARY if 400 <= code < 500 else ErrorKind.PERMANENT
-        return SMTPFailure(kind, text, code)
-    if isinstance(error, smtplib.SMTPServerDisconnected):
-        # smtplib turns a read timeout into "Connection unexpectedly closed: timed out".
-        if isinstance(error.__context__, TimeoutError):
-            return SMTPFailure(ErrorKind.TIMEOUT, "The server did not answer in time.")
-        return SMTPFailure(ErrorKind.CONNECTION,
-                           str(error) or "Connection unexpectedly closed by the server.")
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return SMTPFailure(ErrorKind.CERTIFICATE, error.verify_message or str(error))
-    if isinstance(error, ssl.SSLError):
-        return SMTPFailure(ErrorKind.TLS, error.reason or str(error))
-    if isinstance(error, TimeoutError | socket.timeout):
-        return SMTPFailure(ErrorKind.TIMEOUT, "The server did not answer in time.")
-    if isinstance(error, ConnectionRefusedError):
-        return SMTPFailure(ErrorKind.CONNECTION, "Connection refused.")
-    if isinstance(error, socket.gaierror):
-        return SMTPFailure(ErrorKind.CONNECTION, f"Server name not found ({error.strerror}).")
-    if isinstance(error, OSError):
-        return SMTPFailure(ErrorKind.CONNECTION, error.strerror or str(error))
-    if isinstance(error, smtplib.SMTPException):
-        return SMTPFailure(ErrorKind.PERMANENT, str(error))
-    # Anything else is a fault of ours or an unforeseen case: still a recorded outcome (the
-    # engine pauses the account with this reason) rather than a task that dies silently.
-    logger.exception("Unexpected error in the SMTP layer", exc_info=error)
-    return SMTPFailure(ErrorKind.POLICY, _("Unexpected error while talking to the server "
-                                           "(%(error)s).") % {"error": type(error).__name__})
-
-
-def unreadable_password_message() -> str:
-    return _("Password unreadable — enter it again (the encryption key that protected it is "
-             "no longer configured).")

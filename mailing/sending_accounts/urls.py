@@ -1,3 +1,5 @@
+"""URLs of Configuration: sending accounts, automated e-mails, suppressed addresses."""
+
 from django.urls import path
 
 from mailing.automated import views as views_system_mail

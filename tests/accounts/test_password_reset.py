@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.tasks import password_changed_notify, password_reset_send
-from mailing.engine.loop import send_account_work
+from mailing.engine import send_account_work
 from mailing.models import Mailing
 from mailing.sending_accounts.fields import seal
 from tests.factories import make_user

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from mailing.engine.loop import send_account_work
+from mailing.engine import send_account_work
 from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message, Recipient, SuppressedAddress
 from mailing.tracking.dsn import DeliveryReport, RecipientReport

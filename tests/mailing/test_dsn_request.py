@@ -3,7 +3,7 @@ DSN (RFC 3461)."""
 
 import pytest
 
-from mailing.engine.loop import send_account_work
+from mailing.engine import send_account_work
 from mailing.mailings.services import mailing_submit
 from mailing.models import Message
 from mailing.sending_accounts.smtp import ConnectionSettings, SMTPConnection

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mailing.engine.loop import _preparer, claim, recover_expired, send_account_work
+from mailing.engine import claim, recover_expired, send_account_work
+from mailing.engine.loop import _preparer
 from mailing.mailings.audience import Audience, resolve
 from mailing.mailings.services import (
     account_resume,

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from eduka.celery import app
-from mailing.engine.loop import recover_expired, send_account_work
+from mailing.engine import recover_expired, send_account_work
 from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message
 from tests.mailing.conftest import make_account, make_mailing

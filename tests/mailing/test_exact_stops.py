@@ -4,8 +4,9 @@ sends only what was named, a message dropped after its final dot is never resent
 
 import pytest
 
-from mailing.engine import loop as engine
-from mailing.engine.loop import claim, release, send_account_work
+from mailing.engine import claim, release, send_account_work
+from mailing.engine import claims as engine
+from mailing.engine.loop import _AccountRun
 from mailing.mailings.selectors import mailing_counts, mailing_status_label
 from mailing.mailings.services import (
     mailing_cancel,
@@ -107,7 +108,7 @@ def test_it_resends_an_uncertain_message_of_a_cancelled_mailing_alone(
     mailing = _submitted(account, secretary, addresses, django_capture_on_commit_callbacks)
     owner = engine.worker_identity()
     claimed = claim(account, owner, 1)
-    run = engine._AccountRun(account, engine.slot_acquire(account, owner), owner, 30)
+    run = _AccountRun(account, engine.slot_acquire(account, owner), owner, 30)
     assert run.connect(claimed)
     assert engine._mark_in_flight(claimed[0].pk, owner) == 1
     run.transmit(claimed[0], None, {})

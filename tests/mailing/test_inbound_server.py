@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mailing.engine.loop import send_account_work
+from mailing.engine import send_account_work
 from mailing.mailings.audience import Audience, resolve
 from mailing.mailings.rendering import verp_address
 from mailing.mailings.services import mailing_submit
@@ -22,7 +22,8 @@ from mailing.models import (
     SendingAccount,
     SuppressedAddress,
 )
-from mailing.tracking.inbound import ConnectionLimiter, inbound_controller, replies_held_notify
+from mailing.tracking.inbound import inbound_controller, replies_held_notify
+from mailing.tracking.inbound_limits import ConnectionLimiter
 from mailing.tracking.reports import suppressed_address_remove
 from tests.mailing.conftest import configure_system_account, make_account, make_mailing
 from tests.mailing.samples import sample
@@ -525,7 +526,7 @@ def test_it_counts_an_ipv6_client_by_its_64_and_forgets_quiet_addresses(monkeypa
     assert limiter.admit("192.0.2.7") is None
     limiter.release("192.0.2.7")
     clock = [1000.0]
-    monkeypatch.setattr("mailing.tracking.inbound.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("mailing.tracking.inbound_limits.time.monotonic", lambda: clock[0])
     for n in range(10_001):
         limiter.admit(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
         limiter.release(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")

@@ -7,7 +7,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.urls import reverse
 
-from mailing.engine.loop import send_account_work
+from mailing.engine import send_account_work
 from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message, SendingAccount
 from mailing.sending_accounts.hosts import address_is_internal

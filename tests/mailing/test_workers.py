@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from mailing.engine.loop import recover_expired
+from mailing.engine import recover_expired
 from mailing.mailings.services import mailing_submit
 from mailing.models import Mailing, Message, Recipient
 from mailing.tasks import enqueue_account

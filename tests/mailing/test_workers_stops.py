@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from mailing.engine.loop import recover_expired
+from mailing.engine import recover_expired
 from mailing.mailings.selectors import mailing_counts
 from mailing.mailings.services import (
     mailing_cancel,

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.models import Profile
-from mailing.engine.loop import send_account_work
+from mailing.engine import send_account_work
 from mailing.models import Message
 from notifications.models import ContactMessage
 from school.models import School

@@ -1,3 +1,5 @@
+"""`mailing_status MAILING [--json]`: every recipient's fate, for ops."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError

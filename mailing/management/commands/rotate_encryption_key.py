@@ -1,3 +1,5 @@
+"""`rotate_encryption_key`: re-encrypt every secret with the newest key."""
+
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction

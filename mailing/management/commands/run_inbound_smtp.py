@@ -1,3 +1,5 @@
+"""`run_inbound_smtp`: the inbound SMTP server (bounces, DSNs, replies)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 

@@ -1,3 +1,5 @@
+"""`run_mail_catcher`: the local SMTP catcher used in development."""
+
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError

@@ -1,3 +1,5 @@
+"""`send_test_email ACCOUNT --to ADDR`: what the "Tester" button does, for ops."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db.models import Q

@@ -1,0 +1,22 @@
+"""E-mail as a channel of the engine (mailing/engine/channel.py): payloads built by the
+mailing renderer, connections by the SMTP client layer."""
+
+from mailing.mailings.rendering import MailingRenderer, envelope_sender
+
+from .services import account_connection_settings
+from .smtp import SMTPConnection
+
+
+class EmailChannel:
+    def builder(self, mailing) -> MailingRenderer:
+        return MailingRenderer(mailing)
+
+    def sender(self, account, message_pk: int) -> str:
+        return envelope_sender(account, message_pk)
+
+    def connect(self, account) -> SMTPConnection:
+        # Inside the caller's error handling: even building the settings (an unreadable
+        # password) ends as a classified DeliveryFailure.
+        connection = SMTPConnection(account_connection_settings(account))
+        connection.open()
+        return connection
