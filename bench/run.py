@@ -414,13 +414,15 @@ class QueryCounter:
 def stage_timers():
     """Wall time spent in the engine's main stages (wrappers put back afterwards)."""
     from mailing.engine import loop as engine
+    from mailing.mailings.rendering import MailingRenderer
+    from mailing.sending_accounts.smtp import SMTPConnection
 
     spent: Counter = Counter()
     # Time spent in a timed stage called from another (the next message rendered while the
     # server answers, inside SMTPConnection.send) counts for the inner stage only.
     nested: list[float] = []
-    patched = [(engine.MailingRenderer, "build", "render (MailingRenderer.build)"),
-               (engine.SMTPConnection, "send", "SMTP transaction (SMTPConnection.send)"),
+    patched = [(MailingRenderer, "build", "render (MailingRenderer.build)"),
+               (SMTPConnection, "send", "SMTP transaction (SMTPConnection.send)"),
                (engine, "_record_sent", "record result + next in flight (_record_sent)"),
                (engine, "claim", "claim batches (claim)")]
     originals = []
