@@ -63,14 +63,10 @@ def parent_register(*, first_name: str, last_name: str, email: str, phone: str,
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None and _never_validated(existing):
         # Registering again an address whose account was never validated (the link was lost,
-        # or expired): what is typed now replaces the unvalidated details, and a fresh link
-        # goes out. The new password changes the link's state, so older links die.
-        existing.set_password(password)
-        existing.first_name, existing.last_name = first_name, last_name
-        existing.save(update_fields=["password", "first_name", "last_name"])
-        for guardian in Guardian.objects.filter(user=existing):
-            guardian.first_name, guardian.last_name, guardian.phone = first_name, last_name, phone
-            guardian.save(update_fields=["first_name", "last_name", "phone"])
+        # or expired): a fresh link to the same account. Nothing typed now replaces what was
+        # registered — otherwise anyone could set the password of an account its owner is
+        # about to validate. The owner who forgot it resets it once the account is active.
+        make_password(password)  # the same work as the other answers
         if may_mail:
             send_validation(existing)
         return None

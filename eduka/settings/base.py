@@ -127,7 +127,9 @@ AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (an e-mail addre
 AXES_USERNAME_CALLABLE = "accounts.backends.login_attempt_username"
 AXES_CLIENT_IP_CALLABLE = "eduka.ratelimit.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked"
-AXES_RESET_ON_SUCCESS = True
+# Not reset by a success: axes would clear every row of the address, the failures against
+# other accounts from it included, so logging into one's own account would reopen guessing.
+AXES_RESET_ON_SUCCESS = False
 # No log of every successful login (addresses, browsers): personal data nobody reads.
 AXES_DISABLE_ACCESS_LOG = True
 AUTH_PASSWORD_VALIDATORS = [

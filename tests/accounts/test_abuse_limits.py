@@ -49,14 +49,34 @@ def test_it_mails_an_address_at_most_once_per_interval(client):
 def test_it_sends_a_fresh_link_to_an_account_never_validated(client, settings):
     settings.SIGNUP_MAIL_INTERVAL = 0
     _signup(client, password="premier mot de passe long")
-    user = User.objects.get(email="nadia@example.org")
-    _signup(client, password="second mot de passe long")
+    _signup(client, password="second mot de passe long", first_name="Intrus")
     first, second = _mails_to("nadia@example.org")
     assert second.subject == first.subject  # the validation mail again, not "already registered"
     assert "/signup/" in second.body_text
-    user.refresh_from_db()
-    assert user.check_password("second mot de passe long")
+    # Nothing typed the second time changes the account: nobody can set the password of an
+    # account its owner is about to validate.
+    user = User.objects.get(email="nadia@example.org")
+    assert user.check_password("premier mot de passe long")
+    assert user.first_name == "Nadia"
     assert User.objects.filter(email__iexact="nadia@example.org").count() == 1
+
+
+def test_a_success_does_not_clear_failures_against_other_accounts(client):
+    """A visitor who owns an account cannot reopen password guessing on another by logging
+    into their own between guesses."""
+    victim = make_user(email="direction@example.org")
+    mine = make_user(email="mine@example.org")
+    for _ in range(5):
+        client.post(reverse("accounts:login"), {"username": victim.email, "password": "x"},
+                    REMOTE_ADDR="203.0.113.9")
+    client.post(reverse("accounts:login"), {"username": mine.email, "password": PASSWORD},
+                REMOTE_ADDR="203.0.113.9")
+    client.logout()
+    for _ in range(5):
+        response = client.post(reverse("accounts:login"),
+                               {"username": victim.email, "password": "x"},
+                               REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 429
 
 
 def test_it_refuses_a_replayed_form(client):
