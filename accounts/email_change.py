@@ -51,7 +51,8 @@ def link_for(user: User, new_email: str) -> str:
 def email_change_request(*, user: User, new_email: str) -> None:
     """Mail the confirmation link to the new address (or, if an account already uses it, a
     message saying so). Only enqueues, on the System queue, after the commit."""
-    from eduka.celery import app
+    from celery import current_app as app
+
     from mailing.sending_accounts.fields import seal
 
     # By name: the task module imports this one, never the reverse.
@@ -69,7 +70,8 @@ def email_change_confirm(*, user: User, new_email: str) -> User:
     """Apply a confirmed change to the account and to the parent's guardian record together,
     then tell the old address. Raises AddressTakenError if another account took the address
     since the link was sent."""
-    from eduka.celery import app
+    from celery import current_app as app
+
     from mailing.sending_accounts.fields import seal
     from school.models import Guardian
     from school.services import guardian_set_email

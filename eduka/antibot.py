@@ -34,7 +34,9 @@ class AntiBotMixin(forms.Form):
     def full_clean(self):
         super().full_clean()
         started = getattr(self, "_started", None)
-        if self._errors and started is not None:
+        if self._errors and self.is_bound:
+            # A spent, replayed or expired token starts the clock again.
+            started = time.time() if started is None else started
             # The token was used by this submission: the page shown again (to fix a field)
             # carries a fresh one, with the same start time.
             self.data = self.data.copy()

@@ -5,22 +5,9 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from mailing.engine.queue import enqueue_account
+
 logger = logging.getLogger(__name__)
-
-
-def enqueue_account(account_id: int, *, is_system: bool = False, connections: int = 1) -> bool:
-    """Ask workers to send for this account, one task per connection it may use at once.
-    If the broker is unreachable the work is still safe in the database: beat's sweep
-    enqueues it again once the broker is back. Returns whether the broker took the tasks."""
-    try:
-        queue = settings.MAILING_QUEUE_SYSTEM if is_system else settings.MAILING_QUEUE_BULK
-        for _ in range(connections):
-            send_account.apply_async(args=[account_id], queue=queue)
-    except Exception:  # noqa: BLE001 (any broker error: the database keeps the work)
-        logger.warning("Broker unavailable: account %s will be picked up by the sweep.",
-                       account_id, exc_info=True)
-        return False
-    return True
 
 
 @shared_task(name="mailing.tasks.send_account", acks_late=True)
@@ -35,11 +22,14 @@ def send_account(account_id: int) -> None:
 
 @shared_task(name="mailing.tasks.sweep")
 def sweep() -> None:
-    from mailing.engine import reap_dead_workers, recover_expired
+    from mailing.engine import heartbeat, reap_dead_workers, recover_expired
     from mailing.models import SendingAccount
 
     system_ids = set(SendingAccount.objects.filter(is_system=True).values_list("pk", flat=True))
-    for account_id in sorted(set(reap_dead_workers()) | set(recover_expired())):
+    # Dead workers judged only from a process whose own heartbeat is current (not just back
+    # from a database outage, when every other process is as late as itself).
+    dead = reap_dead_workers() if heartbeat.may_judge() else []
+    for account_id in sorted(set(dead) | set(recover_expired())):
         enqueue_account(account_id, is_system=account_id in system_ids)
 
 
@@ -49,7 +39,6 @@ def purge_inbound() -> int:
     is kept INBOUND_RETENTION_DAYS for ops, then deleted; its effects stay recorded."""
     from datetime import timedelta
 
-    from django.conf import settings
     from django.utils import timezone
 
     from mailing.models import InboundMessage

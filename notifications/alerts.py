@@ -56,7 +56,7 @@ def events_for(user) -> list[tuple[str, str]]:
 
 
 def _dispatch_later() -> None:
-    from eduka.celery import app
+    from celery import current_app as app
 
     try:
         # By name: the task module imports this one, never the reverse.

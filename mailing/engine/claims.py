@@ -258,7 +258,10 @@ def _record_partial(message: Message, result, now, smtp_code, text) -> None:
             cancel_unstarted(mailing_ids=[message.mailing_id])
 
 
-def _record_failure(message: Message, failure: DeliveryFailure, now) -> None:
+def _record_failure(message: Message, failure: DeliveryFailure, now, *,
+                    owner: str | None = None) -> None:
+    """A failed attempt: deferred with back-off, or failed for good. With `owner`, only while
+    that worker still holds the message (another may have taken it since its lease ran out)."""
     if failure.after_final_dot:
         _record_uncertain([message.pk], LOST_AFTER_DATA + failure.server_reply)
         return
@@ -270,8 +273,12 @@ def _record_failure(message: Message, failure: DeliveryFailure, now) -> None:
               "smtp_text": failure.text}
     if status == S.DEFERRED:
         fields["next_attempt_at"] = now + retry_delay(attempts)
+    held = Message.objects.filter(pk=message.pk, status=S.SENDING)
+    if owner is not None:
+        held = held.filter(lease_owner=owner)
     with transaction.atomic():
-        Message.objects.filter(pk=message.pk, status=S.SENDING).update(**fields)
+        if not held.update(**fields):
+            return
         Recipient.objects.filter(message=message, status=S.SENDING).update(
             status=status, smtp_code=failure.code, smtp_text=failure.text)
         if status == S.DEFERRED:
@@ -305,7 +312,12 @@ def refresh_mailing_status(mailing_ids) -> None:
     """A mailing is done when none of its messages can still leave."""
     pending = [S.QUEUED, S.DEFERRED, S.SENDING]
     for mailing_id in set(mailing_ids):
-        if not Message.objects.filter(mailing_id=mailing_id, status__in=pending).exists():
-            Mailing.objects.filter(pk=mailing_id, status__in=ACTIVE_MAILING).update(
-                status=M.DONE, finished_at=_now())
+        # Under the mailing's lock, which a resend or a retry also takes: one queued between
+        # this check and the update would otherwise be left in a mailing marked done.
+        with transaction.atomic():
+            if not Mailing.objects.select_for_update().filter(
+                    pk=mailing_id, status__in=ACTIVE_MAILING).exists():
+                continue
+            if not Message.objects.filter(mailing_id=mailing_id, status__in=pending).exists():
+                Mailing.objects.filter(pk=mailing_id).update(status=M.DONE, finished_at=_now())
 

@@ -18,9 +18,9 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from mailing.engine.claims import process_key
+from mailing.engine.queue import enqueue_account
 from mailing.engine.recovery import reap_dead_workers
 from mailing.models import SendingAccount, WorkerProcess
-from mailing.tasks import enqueue_account
 
 logger = logging.getLogger(__name__)
 _stop = threading.Event()
@@ -35,6 +35,12 @@ def beat() -> None:
 
 
 _last_beat = 0.0  # time.monotonic() of this process's last successful beat
+
+
+def may_judge() -> bool:
+    """Whether this process beat recently enough to judge others dead (it beats itself, and
+    was not cut off from the database a moment ago)."""
+    return 0 < time.monotonic() - _last_beat <= settings.MAILING_WORKER_DEAD_SECONDS
 
 
 def beat_and_reap() -> None:

@@ -3,9 +3,11 @@ claim a batch → pace → connect → send → record. Channel-neutral: payload
 outcomes come from the account's channel (mailing/engine/channel.py)."""
 
 import contextlib
+import logging
 import time
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from mailing.mailings.templating import RenderLimitExceeded, TemplateProblem
 from mailing.models import AccountSlot, Message, SendingAccount
@@ -28,7 +30,7 @@ from .claims import (
     worker_identity,
 )
 
-# --- the loop --------------------------------------------------------------------------------
+logger = logging.getLogger(__name__)
 
 def send_account_work(account_id: int, *, owner: str | None = None,
                       time_budget: float | None = None) -> bool:
@@ -130,7 +132,7 @@ class _AccountRun:
             # The server is unreachable: defer the whole batch with back-off rather than
             # knocking again for every message.
             for pending in remaining:
-                _record_failure(pending, failure, _now())
+                _record_failure(pending, failure, _now(), owner=self.owner)
             return False
         self.connection = connection
         return True
@@ -159,7 +161,16 @@ class _AccountRun:
             # This recipient's message is too big or too slow to fill in (or its template,
             # saved before a stricter rule, is now refused): a permanent failure of this
             # message only, with the reason; the others go out.
-            _record_failure(message, DeliveryFailure(ErrorKind.PERMANENT, str(problem)), _now())
+            _record_failure(message, DeliveryFailure(ErrorKind.PERMANENT, str(problem)), _now(),
+                            owner=self.owner)
+            return None, False
+        except Exception as error:  # noqa: BLE001 (recorded: nothing left in flight)
+            # Anything else while building (an attachment file gone missing…): it never left,
+            # so it must not end "uncertain" when the task dies; fail it with the reason.
+            logger.exception("Could not build message %s", message.pk)
+            _record_failure(message, DeliveryFailure(ErrorKind.PERMANENT, _(
+                "The message could not be built: %(error)s") % {"error": error}), _now(),
+                owner=self.owner)
             return None, False
         try:
             result = self.connection.send(
@@ -173,7 +184,7 @@ class _AccountRun:
                 _record_release_in_flight(message)
                 _pause_account(self.account, failure)
                 return None, True
-            _record_failure(message, failure, _now())
+            _record_failure(message, failure, _now(), owner=self.owner)
             return None, False
         finally:
             self.transaction_done()

@@ -40,8 +40,15 @@ def recover_expired() -> list[int]:
     """Run by beat, the safety net: recover work whose lease expired; return the accounts
     with due work."""
     now = _now()
-    _free_claims(Message.objects.filter(lease_expires_at__lt=now),
-                 AccountSlot.objects.filter(lease_expires_at__lt=now), WORKER_STOPPED)
+    claims = Message.objects.filter(lease_expires_at__lt=now)
+    slots = AccountSlot.objects.filter(lease_expires_at__lt=now)
+    # A process that still beats is alive, however long one SMTP step takes (a slow server):
+    # its work is not taken from it. Leases are for processes without a heartbeat.
+    cutoff = now - timedelta(seconds=settings.MAILING_WORKER_DEAD_SECONDS)
+    for key in WorkerProcess.objects.filter(beat_at__gte=cutoff).values_list("key", flat=True):
+        claims = claims.exclude(lease_owner__startswith=key + "/")
+        slots = slots.exclude(owner__startswith=key + "/")
+    _free_claims(claims, slots, WORKER_STOPPED)
     return accounts_with_due_work()
 
 

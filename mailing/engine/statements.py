@@ -55,7 +55,7 @@ MESSAGE_SENT = (
 )
 RECIPIENTS_SENT = (
     f"UPDATE {RECIPIENT_TABLE} SET status = %s, smtp_code = %s, smtp_text = %s, updated_at = %s "  # noqa: S608, E501
-    f"WHERE message_id = %s AND status = %s"
+    f"WHERE message_id = %s AND status IN (%s, 'uncertain')"
 )
 # MESSAGE_SENT_NEXT_IN_FLIGHT: MESSAGE_SENT for one message and MARK_IN_FLIGHT for the next, in
 # one statement (one commit per message). The WHERE takes the sent message, and the next one

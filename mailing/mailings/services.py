@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mailing.engine import cancel_unstarted
+from mailing.engine.queue import enqueue_account
 from mailing.mailings.audience import Audience, Plan, resolve
 from mailing.mailings.rendering import new_message_id
 from mailing.models import Mailing, Message, Recipient, SendingAccount
-from mailing.tasks import enqueue_account
 
 S = Message.Status
 
@@ -150,6 +150,11 @@ def mailing_cancel(*, mailing: Mailing) -> int:
     """Stop everything not yet handed to a server — queued, deferred, and what a worker has
     claimed but not started — for good; what is in flight finishes and is recorded. Returns
     how many messages were cancelled."""
+    # The messages' locks first, then the mailing's, in the order a worker's claim takes them
+    # (PostgreSQL would otherwise abort one of the two as a deadlock).
+    list(Message.objects.select_for_update().filter(
+        mailing=mailing, status__in=[S.QUEUED, S.DEFERRED, S.SENDING]).values_list(
+        "pk", flat=True))
     Mailing.objects.filter(pk=mailing.pk).exclude(
         status__in=[Mailing.Status.DONE, Mailing.Status.DRAFT]).update(
         status=Mailing.Status.CANCELLED, finished_at=timezone.now())

@@ -112,13 +112,14 @@ def host_policy_problem(host: str, port: int | None = None) -> str | None:
     return None
 
 
-def connection_addresses(host: str, port: int) -> tuple[list[str], str | None]:
+def connection_addresses(host: str, port: int, *,
+                         allow_internal: bool = False) -> tuple[list[str], str | None]:
     """At connection time: resolve once and check. Returns (addresses to connect to, problem);
     the caller connects to these very addresses, so a name that resolves elsewhere a moment
     later (DNS rebinding) changes nothing. Raises socket.gaierror when the name is unknown."""
     addresses = resolve(host, port)
     internal = host.strip("[]").lower() in _internal_names() or any(
         address_is_internal(address) for address in addresses)
-    if internal and not settings.SMTP_ALLOW_INTERNAL_HOSTS:
+    if internal and not (allow_internal or settings.SMTP_ALLOW_INTERNAL_HOSTS):
         return [], _internal_message()
     return addresses, None

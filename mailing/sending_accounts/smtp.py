@@ -133,7 +133,10 @@ class SMTPConnection:
             problem = None if config.operator_configured else port_problem(config.port)
             if problem:
                 raise SMTPFailure(ErrorKind.POLICY, problem)
-            addresses, problem = connection_addresses(config.host, config.port)
+            # The platform's own relay (integrated accounts) is the operator's, typically on
+            # a private network; only what school administrators type is held to the rule.
+            addresses, problem = connection_addresses(
+                config.host, config.port, allow_internal=config.operator_configured)
             if problem:
                 raise SMTPFailure(ErrorKind.POLICY, problem)
             context = (_tls_context(config.pinned_certificate)

@@ -42,6 +42,10 @@ def classify(error: BaseException) -> SMTPFailure:
             and not 200 <= (error.smtp_code or 0) < 600):
         # smtplib gives -1 when the reply does not start with a 3-digit code: not SMTP.
         return SMTPFailure(ErrorKind.CONNECTION, not_smtp_message())
+    if isinstance(error, smtplib.SMTPSenderRefused) and error.smtp_code >= 500:
+        # The server refuses the account's own address ("553 sender not owned by user"):
+        # every message would fail the same way, so the account pauses with the reason.
+        return SMTPFailure(ErrorKind.POLICY, _text(error.smtp_error), error.smtp_code)
     if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPResponseException):
         code = error.smtp_code
         text = _text(error.smtp_error)

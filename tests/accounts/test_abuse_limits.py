@@ -86,6 +86,8 @@ def test_it_refuses_a_replayed_form(client):
     assert replay.status_code == 200
     assert "déjà été envoyé" in replay.content.decode()
     assert not User.objects.filter(email="other@example.org").exists()
+    # The page shown again carries a new token: the person can send it once it is filled in.
+    assert replay.context["form"]["started"].value() != started
 
 
 def test_a_form_shown_again_for_a_mistake_carries_a_fresh_token(client):
