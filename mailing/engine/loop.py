@@ -169,7 +169,9 @@ class _AccountRun:
             # so it must not end "uncertain" when the task dies; fail it with the reason.
             logger.exception("Could not build message %s", message.pk)
             _record_failure(message, DeliveryFailure(ErrorKind.PERMANENT, _(
-                "The message could not be built: %(error)s") % {"error": error}), _now(),
+                "The message could not be built: %(error)s") % {
+                    # The kind of error, never a server path or other internals.
+                    "error": getattr(error, "strerror", None) or type(error).__name__}), _now(),
                 owner=self.owner)
             return None, False
         try:

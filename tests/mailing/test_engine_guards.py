@@ -69,7 +69,9 @@ def test_a_message_that_cannot_be_built_fails_with_the_reason(
     assert send_account_work(account.pk) is False
     assert sink.received == []
     assert set(Message.objects.values_list("status", flat=True)) == {S.FAILED}
-    assert "could not be built" in Message.objects.first().smtp_text
+    reason = Message.objects.first().smtp_text
+    assert reason == "Le message n'a pas pu être construit : No such file or directory"
+    assert str(tmp_path) not in reason
     assert not Message.objects.filter(in_flight_at__isnull=False).exists()
 
 
