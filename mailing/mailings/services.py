@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mailing.engine import cancel_unstarted
+from mailing.engine.claims import refresh_mailing_status
 from mailing.engine.queue import enqueue_account
 from mailing.mailings.audience import Audience, Plan, resolve
 from mailing.mailings.rendering import new_message_id
@@ -142,6 +143,9 @@ def mailing_resume(*, mailing: Mailing) -> None:
     resumed = Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.PAUSED).update(
         status=Mailing.Status.QUEUED)
     if resumed:
+        # Paused while its last messages were with the server: nothing is left to send, and
+        # no worker will come back to say so — it is done now.
+        refresh_mailing_status([mailing.pk])
         _enqueue_after_commit(mailing.account)
 
 

@@ -248,3 +248,25 @@ def test_a_worker_back_from_a_long_silence_judges_nobody_dead_at_once(
     assert not Message.objects.filter(lease_owner=owner).exists()
     assert Message.objects.filter(status=S.QUEUED).count() == 3
     assert not WorkerProcess.objects.filter(key="other-host:123:abcd").exists()
+
+
+def test_a_mailing_resumed_with_nothing_left_to_send_is_done(
+        sink, secretary, school, django_capture_on_commit_callbacks):
+    from mailing.mailings.services import mailing_resume
+
+    account = make_account(sink)
+    mailing = _submitted(account, secretary, _addresses(2), django_capture_on_commit_callbacks)
+    owner = engine.worker_identity()
+    claimed = claim(account, owner, 2)
+    for message in claimed:  # both with the server when the pause comes
+        assert engine._mark_in_flight(message.pk, owner) == 1
+    mailing_pause(mailing=mailing)
+    for message in claimed:
+        engine._record_failure(message, SMTPFailure(ErrorKind.PERMANENT, "refused", 550),
+                               engine._now())
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.PAUSED
+    with django_capture_on_commit_callbacks(execute=False):
+        mailing_resume(mailing=mailing)
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.DONE
