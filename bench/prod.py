@@ -74,25 +74,9 @@ def configure_environment(tmp: Path, database_url: str, batch_size: int | None) 
     broker = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
     if not broker.startswith("redis"):
         raise SystemExit("STACK=prod needs a Redis CELERY_BROKER_URL (redis://...).")
-    token = uuid.uuid4().hex[:10]
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "eduka.settings.dev",
-        "DATABASE_URL": database_url,
-        "DATABASE_CONN_MAX_AGE": "60",
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": "",
-        "SMTP_ALLOW_INTERNAL_HOSTS": "true",
-        "SMTP_ALLOWED_EXTRA_PORTS": "1024-65535",  # the sink listens on an ephemeral port
-        "MAILING_QUEUE_BULK": f"bench-{token}",
-        "MAILING_QUEUE_SYSTEM": f"bench-system-{token}",
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "MEDIA_ROOT": str(tmp / "media"),
-        "MAIL_CATCHER_DIR": str(tmp / "catcher"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    })
-    if batch_size:
-        os.environ["MAILING_BATCH_SIZE"] = str(batch_size)
+    common.configure_environment(
+        tmp, batch_size, DATABASE_URL=database_url, DATABASE_CONN_MAX_AGE="60",
+        CELERY_BROKER_URL=broker, ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
 
 
 # --- the pipeline on several workers ---------------------------------------------------------

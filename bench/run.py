@@ -73,8 +73,9 @@ BODY_HTML = (
 
 # --- environment -----------------------------------------------------------------------------
 
-def configure_environment(tmp: Path, batch_size: int | None) -> None:
-    """A throw-away database and broker folder; must run before Django is imported."""
+def configure_environment(tmp: Path, batch_size: int | None, **stack: str) -> None:
+    """A throw-away database and broker folder (or the `stack` given: DATABASE_URL,
+    CELERY_BROKER_URL…, see bench/prod.py); must run before Django is imported."""
     token = uuid.uuid4().hex[:10]
     env = {
         "DJANGO_SETTINGS_MODULE": "eduka.settings.dev",
@@ -92,6 +93,7 @@ def configure_environment(tmp: Path, batch_size: int | None) -> None:
         "MEDIA_ROOT": str(tmp / "media"),
         "MAIL_CATCHER_DIR": str(tmp / "catcher"),
     }
+    env.update(stack)
     if batch_size:
         env["MAILING_BATCH_SIZE"] = str(batch_size)
     os.environ.update(env)
@@ -399,7 +401,8 @@ class QueryCounter:
         kind = words[0].upper() if words else "?"
         table = ""
         for keyword in ("UPDATE", "FROM", "INTO"):
-            if keyword in words:
+            # (not the UPDATE of a trailing "FOR UPDATE")
+            if keyword in words[:-1]:
                 table = words[words.index(keyword) + 1].strip('"')
                 break
         self.kinds[f"{kind} {table}".strip()] += 1
