@@ -22,3 +22,9 @@ MAIL_CATCHER_PORT = env.int("MAIL_CATCHER_PORT", default=1025)
 SMTP_ALLOW_INTERNAL_HOSTS = env.bool("SMTP_ALLOW_INTERNAL_HOSTS", default=True)
 SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS",
                                     default=[str(MAIL_CATCHER_PORT)])
+
+# The submission server for other applications listens on 127.0.0.1:2587 with a self-signed
+# certificate made under var/; a mail client on this machine connects there.
+SUBMISSION_PUBLIC_HOST = env.str("SUBMISSION_PUBLIC_HOST", default="127.0.0.1")
+SUBMISSION_PUBLIC_PORT = env.int("SUBMISSION_PUBLIC_PORT", default=2587)
+SUBMISSION_SELF_SIGNED = True

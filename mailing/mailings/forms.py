@@ -48,9 +48,14 @@ def _addresses(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[\s,;]+", text or "") if part.strip()]
 
 
+# What staff choose from; RELAYED is what other applications submit, never composed here.
+COMPOSABLE_MODES = [(value, label) for value, label in Mailing.Mode.choices
+                    if value != Mailing.Mode.RELAYED]
+
+
 class MailingForm(forms.Form):
     account = forms.ModelChoiceField(label=_("Send from"), queryset=None, empty_label=None)
-    mode = forms.ChoiceField(label=_("Sending mode"), choices=Mailing.Mode.choices,
+    mode = forms.ChoiceField(label=_("Sending mode"), choices=COMPOSABLE_MODES,
                              widget=forms.RadioSelect, initial=Mailing.Mode.PER_STUDENT,
                              help_text=_("Mail merge per student: one message per student to "
                                          "each of their guardians. Per guardian: one message "

@@ -268,7 +268,7 @@ class MailingRenderer:
         return dkim_sign(payload)
 
 
-def dkim_sign(payload: bytes) -> bytes:
+def dkim_sign(payload: bytes, *, extra_headers: tuple[bytes, ...] = ()) -> bytes:
     """Sign a message leaving from the integrated domain, if the platform has a DKIM key."""
     if not settings.INTEGRATED_DKIM_PRIVATE_KEY:
         return payload
@@ -278,7 +278,7 @@ def dkim_sign(payload: bytes) -> bytes:
         settings.INTEGRATED_DKIM_PRIVATE_KEY.encode(),
         include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
                          b"mime-version", b"content-type", b"list-unsubscribe",
-                         b"list-unsubscribe-post", b"auto-submitted"])
+                         b"list-unsubscribe-post", b"auto-submitted", *extra_headers])
     return signature + payload
 
 

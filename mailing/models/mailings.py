@@ -46,6 +46,8 @@ class Mailing(models.Model):
         PER_STUDENT = "per_student", _("Mail merge per student")
         PER_GUARDIAN = "per_guardian", _("Mail merge per guardian")
         BCC = "bcc", _("BCC (one message, no mail merge)")
+        # Handed in by another application through the submission server: sent as received.
+        RELAYED = "relayed", _("Sent by another application")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
