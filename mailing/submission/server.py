@@ -26,10 +26,6 @@ from .credentials import access_authenticate, access_mark_used
 from .throttle import BLOCKED, AuthThrottle, Enqueuer
 
 logger = logging.getLogger(__name__)
-# The implicit-TLS listener is encrypted from the first byte, so it needs no STARTTLS before
-# AUTH; aiosmtpd cannot see that and warns about every session it makes.
-warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS",
-                        category=UserWarning, module="aiosmtpd.smtp")
 INVALID = "535 5.7.8 Authentication credentials invalid"
 TRY_LATER = "451 4.3.0 Temporary failure, please try again later"
 
@@ -81,8 +77,9 @@ class SubmissionHandler:
                                                         password.decode("utf-8", "replace"))
         except Exception:  # noqa: BLE001 (the database is down: the client may retry)
             logger.exception("Submission SMTP: cannot check credentials")
-            return AuthResult(success=False, message="454 4.7.0 Temporary authentication "
-                                                     "failure, try again later")
+            return AuthResult(success=False, handled=False,
+                              message="454 4.7.0 Temporary authentication failure, try "
+                                      "again later")
         if access is None:
             server.stats["auth_failures"] += 1
             wait = self.throttle.failed(server.limit_key)
@@ -92,7 +89,7 @@ class SubmissionHandler:
                 await server.push(BLOCKED)
                 server.transport.close()
                 return AuthResult(success=False, handled=True)
-            return AuthResult(success=False, message=INVALID)
+            return AuthResult(success=False, handled=False, message=INVALID)
         server.stats["login"] = f"{access.username} ({access.name}, account {access.account_id})"
         await db_call(access_mark_used)(access, server.limit_key)
         return AuthResult(success=True, auth_data=access)
@@ -215,7 +212,11 @@ def submission_controllers(*, host: str, port: int, tls_port: int = 0, handler=N
 
     class SubmissionController(Controller):
         def factory(self):
-            return session_class(self.handler, **self.SMTP_kwargs)
+            with warnings.catch_warnings():
+                # The implicit-TLS listener is encrypted from the first byte, so AUTH needs
+                # no STARTTLS there; aiosmtpd cannot see that and warns at every session.
+                warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+                return session_class(self.handler, **self.SMTP_kwargs)
 
     common = {"server_hostname": settings.SUBMISSION_SMTP_HOSTNAME,
               "data_size_limit": settings.SUBMISSION_MAX_BYTES,

@@ -73,6 +73,7 @@ def pronote(account, admin_user):
 def connect(server, tls: ssl.SSLContext, *, login=None) -> smtplib.SMTP:
     client = smtplib.SMTP(server.hostname, server.port, timeout=10)
     client.starttls(context=tls)
+    client.ehlo()
     if login:
         client.login(*login)
     return client
