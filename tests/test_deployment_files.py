@@ -35,7 +35,8 @@ def test_it_parses_and_names_only_existing_commands():
     services = _services()
     assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
     app_services = [name for name, spec in services.items() if spec.get("image") == "eduka-mail"]
-    assert {"web", "worker", "worker-system", "beat", "migrate"} <= set(app_services)
+    assert {"web", "worker", "worker-system", "beat", "migrate", "inbound",
+            "submission"} <= set(app_services)
     for name in app_services:
         _assert_command_exists(services[name]["command"])
 

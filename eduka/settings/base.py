@@ -381,7 +381,7 @@ SUBMISSION_PUBLIC_PORT = env.int("SUBMISSION_PUBLIC_PORT", default=587)
 SUBMISSION_MAX_BYTES = env.int("SUBMISSION_MAX_BYTES", default=25 * 1024 * 1024)
 SUBMISSION_MAX_RECIPIENTS = env.int("SUBMISSION_MAX_RECIPIENTS", default=100)
 # Per application access: beyond either, 451 4.7.1 and the application retries later.
-SUBMISSION_MESSAGES_PER_MINUTE = env.int("SUBMISSION_MESSAGES_PER_MINUTE", default=300)
+SUBMISSION_MESSAGES_PER_MINUTE = env.int("SUBMISSION_MESSAGES_PER_MINUTE", default=600)
 SUBMISSION_RECIPIENTS_PER_HOUR = env.int("SUBMISSION_RECIPIENTS_PER_HOUR", default=10000)
 # Wrong passwords, per client address over SUBMISSION_AUTH_WINDOW seconds: past
 # SUBMISSION_AUTH_FREE_FAILURES each answer waits longer (1, 2, 4… s, at most 30), and at

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -80,22 +80,37 @@ def recipient_refusal(address: str, already: int) -> str | None:
     return None
 
 
-def rate_refusal(access_pk: int, recipients: int = 0) -> str | None:
-    """Per-credential limits: messages in the last minute, recipients in the last hour,
-    counting `recipients` more. 451 4.7.1: the application retries later."""
+@dataclass
+class Usage:
+    """What an access submitted lately, read once per transaction (at MAIL)."""
+
+    messages_last_minute: int
+    recipients_last_hour: int
+
+    def message_refusal(self) -> str | None:
+        per_minute = settings.SUBMISSION_MESSAGES_PER_MINUTE
+        if self.messages_last_minute >= per_minute:
+            return (f"451 4.7.1 Rate limit: at most {per_minute} messages a minute for this "
+                    "access, try again shortly")
+        return self.recipient_refusal(0)
+
+    def recipient_refusal(self, recipients: int) -> str | None:
+        """Refusal if `recipients` more would pass the hourly limit (451 4.7.1: the
+        application retries later)."""
+        per_hour = settings.SUBMISSION_RECIPIENTS_PER_HOUR
+        if self.recipients_last_hour + recipients > per_hour:
+            return (f"451 4.7.1 Rate limit: at most {per_hour} recipients an hour for this "
+                    "access, try again later")
+        return None
+
+
+def access_usage(access_pk: int) -> Usage:
     now = timezone.now()
-    recent = SubmittedMessage.objects.filter(application_id=access_pk)
-    per_minute = settings.SUBMISSION_MESSAGES_PER_MINUTE
-    if recent.filter(received_at__gte=now - timedelta(minutes=1)).count() >= per_minute:
-        return (f"451 4.7.1 Rate limit: at most {per_minute} messages a minute for this "
-                "access, try again shortly")
-    per_hour = settings.SUBMISSION_RECIPIENTS_PER_HOUR
-    sent = recent.filter(received_at__gte=now - timedelta(hours=1)).aggregate(
-        total=Sum("recipient_count"))["total"] or 0
-    if sent + recipients > per_hour:
-        return (f"451 4.7.1 Rate limit: at most {per_hour} recipients an hour for this "
-                "access, try again later")
-    return None
+    row = SubmittedMessage.objects.filter(
+        application_id=access_pk, received_at__gte=now - timedelta(hours=1)).aggregate(
+        messages=Count("pk", filter=Q(received_at__gte=now - timedelta(minutes=1))),
+        recipients=Sum("recipient_count"))
+    return Usage(row["messages"] or 0, row["recipients"] or 0)
 
 
 # --- the message itself ----------------------------------------------------------------------
@@ -154,13 +169,11 @@ def _message_id(parsed, account) -> tuple[str, bytes]:
     return message_id[:250], added
 
 
-def _duplicate(message_id: str, account_id: int, digest: str) -> Mailing | None:
-    """The same message, already accepted from this account: an application that never saw
-    our 250 (a connection lost just after it) sends it again, and it must not leave twice."""
-    earlier = (SubmittedMessage.objects.filter(mailing__messages__message_id=message_id,
-                                               mailing__account_id=account_id, sha256=digest)
-               .select_related("mailing").first())
-    return earlier.mailing if earlier else None
+def _earlier(message_id: str) -> tuple[int, int, str] | None:
+    """(mailing, account, digest of the bytes) of the message already recorded with this
+    Message-ID, if any."""
+    return (Message.objects.filter(message_id=message_id)
+            .values_list("mailing_id", "account_id", "mailing__submitted__sha256").first())
 
 
 def submission_accept(*, access_pk: int, mail_from: str, rcpt_tos: list[str], raw: bytes,
@@ -181,12 +194,14 @@ def submission_accept(*, access_pk: int, mail_from: str, rcpt_tos: list[str], ra
         parsed = message_from_bytes(head, policy=compat32)
         _check_author(parsed, account.envelope_from)
         message_id, added = _message_id(parsed, account)
-        earlier = _duplicate(message_id, account.pk, digest)
+        earlier = _earlier(message_id)
         if earlier is not None:
-            return Accepted(earlier.pk, account.pk, 0, 0, duplicate=True)
-        if Message.objects.filter(message_id=message_id).exists():
-            # Reused by the application for another message: the header stays as it wrote
-            # it; our own record needs a unique key.
+            if earlier[1:] == (account.pk, digest):
+                # The same message again: an application that never saw our 250 (the
+                # connection lost just after it) sends it again; it must not leave twice.
+                return Accepted(earlier[0], account.pk, 0, 0, duplicate=True)
+            # The Message-ID reused for another message: the header stays as the application
+            # wrote it; our own record needs a unique key.
             message_id = new_message_id(account, uuid.uuid4().hex)
         stored = added + _without(head, DROPPED_HEADERS) + b"\r\n" + body
         return _store(access, parsed, message_id, rcpt_tos, stored, digest, mail_from, peer)

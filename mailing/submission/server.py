@@ -10,18 +10,22 @@ access's rate limits, 451 when the database cannot store the message. 250 means 
 """
 
 import asyncio
+import functools
 import logging
+import threading
 import time
 import warnings
 from base64 import b64decode
+from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.smtp import MISSING, AuthResult
 from django.conf import settings
+from django.db import Error as DatabaseError
+from django.db import connections
 
-from mailing.tracking.inbound import _db as db_call
 from mailing.tracking.inbound_limits import ConnectionLimiter, _limited_smtp
 
-from .accept import Refused, rate_refusal, recipient_refusal, sender_refusal, submission_accept
+from .accept import Refused, access_usage, recipient_refusal, sender_refusal, submission_accept
 from .credentials import access_authenticate, access_mark_used
 from .throttle import BLOCKED, AuthThrottle, Enqueuer
 
@@ -30,9 +34,48 @@ INVALID = "535 5.7.8 Authentication credentials invalid"
 TRY_LATER = "451 4.3.0 Temporary failure, please try again later"
 
 
+class Database:
+    """The server's ORM work, off its event loop, in a few threads of its own. Each keeps its
+    database connection from one message to the next (opening one per SMTP command cost more
+    than storing the message); a database error closes that thread's connection, so that the
+    next call opens a fresh one, and is raised (the client gets a 4xx and retries). `close()`
+    ends them all when the server stops."""
+
+    def __init__(self, threads: int = 4):
+        self.executor = ThreadPoolExecutor(max_workers=threads,
+                                           thread_name_prefix="submission-db")
+        self.opened: set = set()
+        self.lock = threading.Lock()
+
+    def _run(self, function, *args, **kwargs):
+        connection = connections["default"]
+        with self.lock:
+            if connection not in self.opened:
+                connection.inc_thread_sharing()  # so that close() may end it from elsewhere
+                self.opened.add(connection)
+        try:
+            return function(*args, **kwargs)
+        except DatabaseError:
+            connection.close()
+            raise
+
+    async def __call__(self, function, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.executor, functools.partial(self._run, function, *args, **kwargs))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        with self.lock:
+            for connection in self.opened:
+                connection.close()
+            self.opened.clear()
+
+
 class SubmissionHandler:
     def __init__(self, throttle: AuthThrottle, enqueuer: Enqueuer):
         self.throttle, self.enqueuer = throttle, enqueuer
+        self.db = Database()
         self.storing = 0  # messages being stored now: a SIGTERM waits for them
 
     # --- AUTH (the handler's mechanisms replace aiosmtpd's, to check without blocking) -----
@@ -73,8 +116,8 @@ class SubmissionHandler:
 
     async def login(self, server, login: bytes, password: bytes) -> AuthResult:
         try:
-            access = await db_call(access_authenticate)(login.decode("utf-8", "replace"),
-                                                        password.decode("utf-8", "replace"))
+            access = await self.db(access_authenticate, login.decode("utf-8", "replace"),
+                                   password.decode("utf-8", "replace"))
         except Exception:  # noqa: BLE001 (the database is down: the client may retry)
             logger.exception("Submission SMTP: cannot check credentials")
             return AuthResult(success=False, handled=False,
@@ -91,7 +134,11 @@ class SubmissionHandler:
                 return AuthResult(success=False, handled=True)
             return AuthResult(success=False, handled=False, message=INVALID)
         server.stats["login"] = f"{access.username} ({access.name}, account {access.account_id})"
-        await db_call(access_mark_used)(access, server.limit_key)
+        try:
+            await self.db(access_mark_used, access, server.limit_key)
+        except Exception:  # noqa: BLE001 (only the "last used" note is lost)
+            logger.warning("Submission SMTP: could not note the use of access %s", access.pk,
+                           exc_info=True)
         return AuthResult(success=True, auth_data=access)
 
     # --- the transaction -------------------------------------------------------------------
@@ -100,7 +147,12 @@ class SubmissionHandler:
         access = session.auth_data
         refusal = sender_refusal(access, address)
         if refusal is None:
-            refusal = await self._rate(access.pk, 0)
+            try:
+                session.usage = await self.db(access_usage, access.pk)
+            except Exception:  # noqa: BLE001
+                logger.exception("Submission SMTP: cannot check the rate limits")
+                return TRY_LATER
+            refusal = session.usage.message_refusal()
         if refusal:
             server.stats["refused"] += 1
             return refusal
@@ -109,9 +161,8 @@ class SubmissionHandler:
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        refusal = recipient_refusal(address, len(envelope.rcpt_tos))
-        if refusal is None:
-            refusal = await self._rate(session.auth_data.pk, len(envelope.rcpt_tos) + 1)
+        refusal = (recipient_refusal(address, len(envelope.rcpt_tos))
+                   or session.usage.recipient_refusal(len(envelope.rcpt_tos) + 1))
         if refusal:
             server.stats["refused_recipients"] += 1
             return refusal
@@ -119,19 +170,12 @@ class SubmissionHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
-    async def _rate(self, access_pk: int, recipients: int) -> str | None:
-        try:
-            return await db_call(rate_refusal)(access_pk, recipients)
-        except Exception:  # noqa: BLE001
-            logger.exception("Submission SMTP: cannot check the rate limits")
-            return TRY_LATER
-
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         access = session.auth_data
         self.storing += 1
         try:
-            accepted = await db_call(submission_accept)(
-                access_pk=access.pk, mail_from=envelope.mail_from,
+            accepted = await self.db(
+                submission_accept, access_pk=access.pk, mail_from=envelope.mail_from,
                 rcpt_tos=list(envelope.rcpt_tos), raw=bytes(envelope.original_content or b""),
                 peer=server.limit_key)
         except Refused as refused:

@@ -48,6 +48,7 @@ def submission(settings, certificate):
     yield handler, *controllers
     for controller in controllers:
         controller.stop()
+    handler.db.close()
 
 
 @pytest.fixture

@@ -84,6 +84,7 @@ def test_repeated_failures_slow_down_then_block_the_address(settings, certificat
         assert handler.throttle.is_blocked("127.0.0.1")
     finally:
         server.stop()
+        handler.db.close()
     _nothing_stored()
 
 

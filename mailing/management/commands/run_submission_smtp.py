@@ -64,4 +64,5 @@ class Command(BaseCommand):
         time.sleep(0.2)  # the 250 of the last one stored reaches its client
         for controller in controllers:
             controller.stop()
+        handler.db.close()
         self.stdout.write("Submission SMTP stopped")
