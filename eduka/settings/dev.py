@@ -22,6 +22,10 @@ MAIL_CATCHER_PORT = env.int("MAIL_CATCHER_PORT", default=1025)
 SMTP_ALLOW_INTERNAL_HOSTS = env.bool("SMTP_ALLOW_INTERNAL_HOSTS", default=True)
 SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS",
                                     default=[str(MAIL_CATCHER_PORT)])
+# The integrated service's relay is the mail catcher too: its mail can be read in the browser.
+INTEGRATED_RELAY_HOST = env.str("INTEGRATED_RELAY_HOST", default=MAIL_CATCHER_HOST)
+INTEGRATED_RELAY_PORT = env.int("INTEGRATED_RELAY_PORT", default=MAIL_CATCHER_PORT)
+INTEGRATED_RELAY_SECURITY = env.str("INTEGRATED_RELAY_SECURITY", default="none")
 
 # The submission server for other applications listens on 127.0.0.1:2587 with a self-signed
 # certificate made under var/; a mail client on this machine connects there.

@@ -104,7 +104,8 @@ class Command(BaseCommand):
                                                school_class=None, level="")
 
     def _sending_accounts(self, users):
-        """The System account and an operational one, both sending to the local mail catcher."""
+        """The System account, an external account and an integrated one, all sending to the
+        local mail catcher."""
         from mailing.models import SendingAccount
 
         catcher = {"kind": SendingAccount.Kind.EXTERNAL,
@@ -126,6 +127,16 @@ class Command(BaseCommand):
         if created:
             account.users.set([users[Profile.SECRETARIAT], users[Profile.ADMISSIONS]])
             account.history_profiles.set(Profile.objects.filter(code=Profile.DIRECTION))
+        # The integrated service (its relay is the mail catcher in development): what other
+        # applications such as Pronote send through, with an access made on its page.
+        integrated, created = SendingAccount.objects.get_or_create(
+            name="Vie scolaire (service intégré)", defaults={
+                "kind": SendingAccount.Kind.INTEGRATED, "sender_name": "Vie scolaire",
+                "integrated_local_part": "vie-scolaire-jean-moulin",
+                "forward_to": f"vie-scolaire@{DEMO_DOMAIN}"})
+        if created:
+            integrated.users.set([users[Profile.SECRETARIAT]])
+            integrated.history_profiles.set(Profile.objects.filter(code=Profile.DIRECTION))
         self._templates(users)
 
     def _templates(self, users):
