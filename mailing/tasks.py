@@ -46,3 +46,12 @@ def purge_inbound() -> int:
     cutoff = timezone.now() - timedelta(days=settings.INBOUND_RETENTION_DAYS)
     deleted, _ = InboundMessage.objects.filter(received_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(name="mailing.tasks.purge_submitted")
+def purge_submitted() -> int:
+    """Scheduled by beat: the content of what other applications submitted is deleted
+    SUBMISSION_RETENTION_DAYS after it arrived, once nothing of it can still leave."""
+    from mailing.submission.accept import submitted_purge
+
+    return submitted_purge()

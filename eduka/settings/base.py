@@ -302,6 +302,13 @@ CELERY_BEAT_SCHEDULE["purge-inbound"] = {
     "task": "mailing.tasks.purge_inbound",
     "schedule": 24 * 3600,
 }
+# Messages other applications submitted (bodies and attachments) are kept this long once they
+# can no longer leave, then their content is deleted; their recipients' fates stay.
+SUBMISSION_RETENTION_DAYS = env.int("SUBMISSION_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["purge-submitted"] = {
+    "task": "mailing.tasks.purge_submitted",
+    "schedule": 24 * 3600,
+}
 CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
     "task": "notifications.tasks.sweep_changes",
     "schedule": 60,

@@ -56,6 +56,11 @@ class DeliveryFailure(Exception):
         return f"{self.code} {self.text}" if self.code else self.text
 
 
+class BuildFailure(Exception):
+    """A message that cannot be built, for a reason shown as is (translated): its recipients
+    fail for good with it; the mailing's other messages go out."""
+
+
 @dataclass
 class SendResult:
     accepted: list[str]

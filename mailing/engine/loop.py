@@ -12,7 +12,15 @@ from django.utils.translation import gettext as _
 from mailing.mailings.templating import RenderLimitExceeded, TemplateProblem
 from mailing.models import AccountSlot, Message, SendingAccount
 
-from .channel import ACCOUNT_ERRORS, Builder, Connection, DeliveryFailure, ErrorKind, channel_for
+from .channel import (
+    ACCOUNT_ERRORS,
+    Builder,
+    BuildFailure,
+    Connection,
+    DeliveryFailure,
+    ErrorKind,
+    channel_for,
+)
 from .claims import (
     S,
     _lease_until,
@@ -157,7 +165,7 @@ class _AccountRun:
                 renderer = self.channel.builder(message.mailing)
                 self.renderers[message.mailing_id] = renderer
             payload = prepared.pop(message.pk, None) or renderer.build(message, message.envelope)
-        except (RenderLimitExceeded, TemplateProblem) as problem:
+        except (RenderLimitExceeded, TemplateProblem, BuildFailure) as problem:
             # This recipient's message is too big or too slow to fill in (or its template,
             # saved before a stricter rule, is now refused): a permanent failure of this
             # message only, with the reason; the others go out.

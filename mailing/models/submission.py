@@ -61,6 +61,9 @@ class SubmittedMessage(models.Model):
     peer = models.CharField(max_length=64, blank=True)
     recipient_count = models.PositiveIntegerField()
     received_at = models.DateTimeField(auto_now_add=True)
+    # When `raw` was emptied, SUBMISSION_RETENTION_DAYS after the message could no longer
+    # leave (personal data kept no longer than needed); the recipients' fates stay.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["application", "received_at"])]

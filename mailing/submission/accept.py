@@ -233,3 +233,13 @@ def _store(access, parsed, message_id, rcpt_tos, stored, digest, mail_from, peer
         mailing=mailing, application=access, raw=stored, size=len(stored), sha256=digest,
         mail_from=mail_from, peer=peer[:64], recipient_count=len(unique))
     return Accepted(mailing.pk, account.pk, len(deliverable), len(suppressed))
+
+
+def submitted_purge() -> int:
+    """Empty the content of submitted messages older than SUBMISSION_RETENTION_DAYS whose
+    message can no longer leave; returns how many."""
+    cutoff = timezone.now() - timedelta(days=settings.SUBMISSION_RETENTION_DAYS)
+    pending = Message.objects.filter(status__in=[S.QUEUED, S.DEFERRED, S.SENDING])
+    return (SubmittedMessage.objects.filter(received_at__lt=cutoff, purged_at__isnull=True)
+            .exclude(mailing__messages__in=pending)
+            .update(raw=b"", purged_at=timezone.now()))

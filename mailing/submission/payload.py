@@ -2,6 +2,10 @@
 (mailing.submission.accept), DKIM-signed for the integrated domain when it leaves. The
 envelope (VERP sender, DSN request, recipients) is the engine's, as for any message."""
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from mailing.engine.channel import BuildFailure
 from mailing.mailings.rendering import dkim_sign
 from mailing.models import Mailing, SubmittedMessage
 
@@ -11,7 +15,13 @@ SIGNED_HEADERS = (b"cc", b"in-reply-to", b"references", b"content-transfer-encod
 
 class RelayedBuilder:
     def __init__(self, mailing: Mailing):
-        raw = SubmittedMessage.objects.values_list("raw", flat=True).get(mailing_id=mailing.pk)
+        raw, purged_at = SubmittedMessage.objects.values_list("raw", "purged_at").get(
+            mailing_id=mailing.pk)
+        if purged_at is not None:
+            # Asked again ("resend") after its content was deleted: nothing left to send.
+            raise BuildFailure(_("The message's content was deleted after %(days)d days, as "
+                                 "for every message another application sends.")
+                               % {"days": settings.SUBMISSION_RETENTION_DAYS})
         self.payload = dkim_sign(bytes(raw), extra_headers=SIGNED_HEADERS)
 
     def build(self, message, envelope) -> bytes:
