@@ -370,6 +370,13 @@ INBOUND_SMTP_MAX_CONNECTIONS_PER_IP = env.int("INBOUND_SMTP_MAX_CONNECTIONS_PER_
 INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP = env.int(
     "INBOUND_SMTP_CONNECTIONS_PER_MINUTE_PER_IP", default=120)
 INBOUND_SMTP_TIMEOUT = env.int("INBOUND_SMTP_TIMEOUT", default=300)
+# When an external account is saved, its From domain's SPF and DMARC records are read to say
+# whether its mail is likely to be accepted (never blocking the save): the name servers to ask
+# ("ip" or "ip:port", comma-separated; empty: the system's) and how long to wait for them.
+SENDER_DOMAIN_CHECK = env.bool("SENDER_DOMAIN_CHECK", default=True)
+SENDER_DOMAIN_CHECK_NAMESERVERS = env.list("SENDER_DOMAIN_CHECK_NAMESERVERS", default=[])
+SENDER_DOMAIN_CHECK_TIMEOUT = env.float("SENDER_DOMAIN_CHECK_TIMEOUT", default=3.0)
+
 # The submission server for other applications (`manage.py run_submission_smtp`, Pronote…):
 # STARTTLS on SUBMISSION_SMTP_PORT, implicit TLS on SUBMISSION_SMTPS_PORT when set, with the
 # certificate and key in these files (PEM; in development a self-signed pair is made under

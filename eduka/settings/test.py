@@ -30,3 +30,6 @@ MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=60.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
 CHANGE_ALERT_DELAY_SECONDS = 0
+# No test reaches the internet: the sender-domain check runs only where a test starts its own
+# DNS server (tests/mailing/dns_server.py).
+SENDER_DOMAIN_CHECK = False

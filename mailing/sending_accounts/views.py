@@ -1,5 +1,6 @@
 """Configuration > Comptes e-mail et SMS (administrators)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +13,7 @@ from eduka.decorators import permission_required
 from mailing.mailings import services as submission
 from mailing.models import SendingAccount
 from mailing.sending_accounts import selectors, services
+from mailing.sending_accounts.domain_check import sender_domain_report
 from mailing.sending_accounts.forms import (
     AccountTestForm,
     AccountUsersForm,
@@ -42,7 +44,19 @@ def _save(request, form):
     messages.success(request, _("Account saved. Now click “Test” to check its settings."))
     for warning in form.warnings:
         messages.warning(request, warning)
+    _sender_domain_message(request, account)
     return redirect("mailing:account_edit", account.pk)
+
+
+def _sender_domain_message(request, account) -> None:
+    """Say what SPF and DMARC will do to the mail of an external account (a DNS lookup with
+    a short timeout; whatever it finds, the account is already saved)."""
+    if (not settings.SENDER_DOMAIN_CHECK or account.kind != SendingAccount.Kind.EXTERNAL
+            or not account.from_email or not account.smtp_host):
+        return
+    report = sender_domain_report(from_email=account.from_email, smtp_host=account.smtp_host)
+    {"ok": messages.success, "warning": messages.warning,
+     "danger": messages.error}[report.level](request, report.text)
 
 
 @sensitive_post_parameters("password")
