@@ -1,13 +1,19 @@
 """The screens of the integrated service for other applications: accesses on the integrated
-account's page (created with the password shown once, revoked)."""
+account's page (created with the password shown once, revoked), and what applications sent,
+in the history like any other mailing."""
+
+import json
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
-from mailing.models import ApplicationAccess, Mailing, SendingAccount
+from mailing.engine import send_account_work
+from mailing.models import ApplicationAccess, Mailing, Recipient, SendingAccount
 from mailing.submission.accept import submission_accept
 from mailing.submission.credentials import access_authenticate, password_matches
-from tests.mailing.conftest import make_account
+from tests.mailing.conftest import make_account, make_mailing
 from tests.submission.conftest import OWN, note
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +169,111 @@ def test_it_refuses_get_on_create_and_revoke(admin_client, pronote, account):
     assert admin_client.get(_create_url(account)).status_code == 405
     assert admin_client.get(_revoke_url(pronote[0])).status_code == 405
     assert ApplicationAccess.objects.get().revoked_at is None
+
+
+# --- what applications sent, in the history --------------------------------------------------
+
+@pytest.fixture
+def reader(secretary, account):
+    """A secretary who sends from the integrated account, so reads its history."""
+    account.users.add(secretary)
+    return secretary
+
+
+def test_the_history_lists_relayed_mail_under_the_application_s_name(
+        client, reader, pronote, account, django_assert_max_num_queries):
+    client.force_login(reader)
+    relayed(pronote[0])
+    client.get(reverse("mailings:mailing_list"))  # sessions, content types: warmed up
+    with django_assert_max_num_queries(12) as few:
+        page = client.get(reverse("mailings:mailing_list")).content.decode()
+    assert page.count("Envoyé par Pronote") == 1
+    for index in range(4):
+        relayed(pronote[0], subject=f"Absence {index}")
+        make_mailing(account, reader, subject=f"Réunion {index}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(reverse("mailings:mailing_list")).content.decode()
+    assert page.count("Envoyé par Pronote") == 5
+
+
+def test_the_history_search_finds_relayed_recipients(client, reader, pronote):
+    client.force_login(reader)
+    relayed(pronote[0], to=("famille.martin@example.org",))
+    page = client.get(reverse("mailings:mailing_list"), {"q": "famille.martin"})
+    assert "famille.martin@example.org" in page.content.decode()
+    assert "Envoyé par Pronote" in page.content.decode()
+
+
+def test_every_page_of_a_relayed_mailing_answers(client, reader, pronote):
+    client.force_login(reader)
+    mailing = relayed(pronote[0], to=("a@example.org", "b@example.org"))
+    message = mailing.messages.get()
+    detail = client.get(reverse("mailings:mailing_detail", args=[mailing.pk]))
+    assert detail.status_code == 200
+    assert "Envoyé par Pronote" in detail.content.decode()
+    shown = client.get(reverse("mailings:message_detail", args=[mailing.pk, message.pk]))
+    assert shown.status_code == 200
+    assert "le bulletin est disponible" in shown.content.decode()
+    assert "tel que l'application" in shown.content.decode()
+    export = client.get(reverse("mailings:mailing_export", args=[mailing.pk]))
+    assert export.status_code == 200
+    assert b"b@example.org" in b"".join(export.streaming_content)
+    progress = client.get(reverse("mailings:mailing_progress", args=[mailing.pk])).json()
+    assert progress["counts"]["queued"] == 2
+    edit = client.get(reverse("mailings:mailing_edit", args=[mailing.pk]))
+    assert edit["Location"] == reverse("mailings:mailing_detail", args=[mailing.pk])
+
+
+def test_a_relayed_message_s_html_is_never_rendered(client, reader, pronote):
+    client.force_login(reader)
+    message = note()
+    message.add_alternative("<p>Bulletin</p><script>alert(1)</script>", subtype="html")
+    message.add_attachment(b"%PDF-1.7", maintype="application", subtype="pdf",
+                           filename="bulletin.pdf")
+    accepted = submission_accept(access_pk=pronote[0].pk, mail_from=OWN,
+                                 rcpt_tos=["a@example.org"], raw=message.as_bytes())
+    mailing = Mailing.objects.get(pk=accepted.mailing_id)
+    page = client.get(reverse("mailings:message_detail",
+                              args=[mailing.pk, mailing.messages.get().pk])).content.decode()
+    assert "le bulletin est disponible" in page
+    assert "<script>alert(1)" not in page and "srcdoc" not in page
+    assert "bulletin.pdf" in page
+
+
+@pytest.mark.parametrize("action", ["pause", "cancel", "retry", "resume"])
+def test_the_actions_on_a_relayed_mailing_answer(client, reader, pronote, action):
+    client.force_login(reader)
+    mailing = relayed(pronote[0])
+    response = client.post(reverse("mailings:mailing_action", args=[mailing.pk, action]))
+    assert response.status_code == 302
+    for name in ("mailing_send", "mailing_test"):
+        assert client.post(reverse(f"mailings:{name}", args=[mailing.pk]),
+                           {"to_email": "x@example.org"}).status_code == 302
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_mailing_status_names_the_application(pronote):
+    mailing = relayed(pronote[0])
+    out = StringIO()
+    call_command("mailing_status", str(mailing.pk), "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert (data["mode"], data["application"]) == ("relayed", "Pronote")
+    text = StringIO()
+    call_command("mailing_status", str(mailing.pk), stdout=text)
+    assert "“Pronote”" in text.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_sends_a_failed_relayed_recipient_again_as_received(client, reader, pronote,
+                                                                  relay):
+    client.force_login(reader)
+    mailing = relayed(pronote[0], to=("a@example.org", "b@example.org"))
+    send_account_work(mailing.account_id)
+    Recipient.objects.filter(email="b@example.org").update(
+        status=Recipient.Status.FAILED, smtp_code=550, smtp_text="5.1.1 unknown")
+    client.post(reverse("mailings:mailing_action", args=[mailing.pk, "retry"]))
+    send_account_work(mailing.account_id)
+    _, again = relay.received
+    assert again.rcpt_tos == ["b@example.org"]
+    assert again.content.endswith(bytes(mailing.submitted.raw))
+    assert Recipient.objects.get(email="b@example.org").status == Recipient.Status.SENT
