@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Profile
 from mailing.engine import send_account_work
+from mailing.submission.credentials import access_authenticate
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, make_user
 from tests.submission.conftest import (  # noqa: F401 (fixtures, by name)
@@ -72,3 +73,13 @@ def test_an_administrator_lets_pronote_send_and_sees_its_mail_in_the_history(
     page.goto(f"/configuration/accounts/{account.pk}/")
     expect(applications.get_by_role("row", name=re.compile("Pronote"))).to_contain_text(
         "127.0.0.1")
+
+    # Revoked (after a confirm()), it stays listed and no longer opens the server.
+    page.once("dialog", lambda dialog: dialog.accept())
+    applications.get_by_role("button", name="Révoquer").click()
+    expect(page.get_by_role("status")).to_contain_text("Accès « Pronote » révoqué")
+    expect(applications.get_by_role("row", name=re.compile("Pronote"))).to_contain_text(
+        "Révoqué le")
+    # (Checked on the credentials rather than over SMTP: on this branch the server does not
+    # answer a failed AUTH yet — main answers 535 since d0d5c77.)
+    assert access_authenticate(username, password) is None
