@@ -13,7 +13,7 @@ COUNTED = [S.QUEUED, S.SENDING, S.SENT, S.DEFERRED, S.FAILED, S.UNCERTAIN, S.SKI
 
 def mailings_visible_to(user) -> QuerySet[Mailing]:
     return Mailing.objects.filter(account__in=accounts_user_may_read(user)).select_related(
-        "account", "created_by")
+        "account", "created_by", "submitted__application")
 
 
 def mailing_counts(mailing: Mailing) -> dict[str, int]:
@@ -46,4 +46,4 @@ def recipients_visible_to(user, *, search: str) -> QuerySet[Recipient]:
     return Recipient.objects.filter(
         mailing__account__in=accounts_user_may_read(user)).filter(
         Q(email__icontains=search) | Q(name__icontains=search)).select_related(
-        "mailing", "message").order_by("-pk")
+        "mailing__submitted__application", "message").order_by("-pk")

@@ -24,6 +24,7 @@ from mailing.mailings.templating import RenderLimitExceeded
 from mailing.models import Mailing, MailingTemplate, Message
 from mailing.sending_accounts import selectors
 from mailing.sending_accounts.forms import AccountTestForm
+from mailing.submission.selectors import submitted_preview
 from mailing.tracking import dsn
 
 SEND = "mailing.send_mailings"
@@ -295,14 +296,19 @@ def message_detail(request, pk, message_pk):
     mailing = _visible_mailing(request, pk)
     message = get_object_or_404(Message.objects.prefetch_related("recipients"),
                                 pk=message_pk, mailing=mailing)
+    context = {"mailing": mailing, "message": message, "recipients": message.recipients.all()}
+    if mailing.mode == Mailing.Mode.RELAYED:
+        # Sent as the application wrote it, not rendered from a template: its subject and
+        # text part are shown, never its HTML.
+        context.update(subject=mailing.subject, submitted=submitted_preview(mailing))
+        return render(request, "mailing/message_detail.html", context)
     try:
         subject, text, html = MailingRenderer(mailing).render_parts(message.context)
     except RenderLimitExceeded as problem:
         messages.error(request, str(problem))
         subject, text, html = "", "", ""
-    return render(request, "mailing/message_detail.html", {
-        "mailing": mailing, "message": message, "subject": subject, "text": text,
-        "html": html, "recipients": message.recipients.all()})
+    context.update(subject=subject, text=text, html=html)
+    return render(request, "mailing/message_detail.html", context)
 
 
 # --- replies held by the hourly forwarding cap -----------------------------------------------

@@ -4,6 +4,7 @@ from django.urls import path
 
 from mailing.automated import views as views_system_mail
 from mailing.sending_accounts import views
+from mailing.submission import views as views_applications
 from mailing.tracking import views as views_suppression
 
 app_name = "mailing"
@@ -15,6 +16,10 @@ urlpatterns = [
     path("accounts/<int:pk>/test/", views.account_test, name="account_test"),
     path("accounts/<int:pk>/delete/", views.account_delete, name="account_delete"),
     path("accounts/<int:pk>/resume/", views.account_resume, name="account_resume"),
+    path("accounts/<int:pk>/applications/new/",
+         views_applications.application_access_create, name="application_access_create"),
+    path("accounts/<int:pk>/applications/<int:access_pk>/revoke/",
+         views_applications.application_access_revoke, name="application_access_revoke"),
     path("users/<int:user_pk>/accounts/", views.user_accounts, name="user_accounts"),
     path("automated-emails/", views_system_mail.system_mail_list, name="system_mail_list"),
     path("automated-emails/<slug:key>/<slug:language>/", views_system_mail.system_mail_edit,

@@ -20,6 +20,9 @@ from mailing.sending_accounts.forms import (
     SendingAccountForm,
     UserAccountsForm,
 )
+from mailing.submission import selectors as applications
+from mailing.submission.credentials import access_may_be_created
+from mailing.submission.forms import ApplicationAccessForm
 
 MANAGE = "mailing.manage_sending_accounts"
 
@@ -29,11 +32,18 @@ def account_list(request):
     return render(request, "mailing/account_list.html", {"accounts": selectors.account_list()})
 
 
-def _account_page(request, account, form):
+def account_page(request, account, form=None, *, access_form=None):
+    """The account's page; `access_form` is a bound application-access form to show again
+    with its errors (mailing.submission.views)."""
+    if form is None:
+        form = SendingAccountForm(instance=account)
     context = {"form": form, "account": account}
     if account and account.pk:
         context["users_form"] = AccountUsersForm(initial={"users": account.users.all()})
         context["test_form"] = AccountTestForm(initial={"to_email": request.user.email})
+        context["accesses"] = list(applications.accesses_of(account))
+        if access_may_be_created(account):
+            context["access_form"] = access_form or ApplicationAccessForm()
     return render(request, "mailing/account_form.html", context)
 
 
@@ -65,7 +75,7 @@ def account_create(request):
     form = SendingAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         return _save(request, form)
-    return _account_page(request, None, form)
+    return account_page(request, None, form)
 
 
 @sensitive_post_parameters("password")
@@ -75,7 +85,7 @@ def account_edit(request, pk):
     form = SendingAccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
         return _save(request, form)
-    return _account_page(request, account, form)
+    return account_page(request, account, form)
 
 
 @require_POST

@@ -6,5 +6,7 @@ engine, tracking and screens as the mail Eduka composes.
 - accept.py: a submitted message made durable (Mailing, Message, Recipients) before the 250.
 - payload.py: the engine's builder for such a message (sent as received, DKIM-signed).
 - server.py, throttle.py: the aiosmtpd server, its refusals and its limits.
-- views.py, urls.py: the accesses on the integrated account's page.
+- forms.py, selectors.py, views.py: the accesses on the integrated account's page (their
+  URLs are the account's, in mailing/sending_accounts/urls.py) and what the history shows of
+  a submitted message.
 """

@@ -18,7 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, mailing, **options):
         try:
-            found = Mailing.objects.select_related("account").get(pk=mailing)
+            found = Mailing.objects.select_related("account", "submitted__application").get(
+                pk=mailing)
         except Mailing.DoesNotExist:
             raise CommandError(f"No mailing {mailing}.") from None
         recipients = [
@@ -36,12 +37,17 @@ class Command(BaseCommand):
             for r in found.recipients.select_related("message").order_by("pk").iterator()
         ]
         data = {"mailing": found.pk, "subject": found.subject, "status": found.status,
-                "account": str(found.account), "counts": mailing_counts(found),
-                "recipients": recipients}
+                "account": str(found.account), "mode": found.mode,
+                # Who handed it in, for a message another application submitted (Pronote…).
+                "application": found.submitted.application.name
+                if found.mode == Mailing.Mode.RELAYED else None,
+                "counts": mailing_counts(found), "recipients": recipients}
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
             return
         self.stdout.write(f"Mailing {found.pk} “{found.subject}”: {found.status}")
+        if data["application"]:
+            self.stdout.write(f"  sent by the application “{data['application']}”")
         for key, value in data["counts"].items():
             if value:
                 self.stdout.write(f"  {key}: {value}")
