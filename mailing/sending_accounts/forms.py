@@ -11,6 +11,12 @@ from eduka.validators import has_line_break
 from mailing.models import SendingAccount
 from mailing.sending_accounts.certificates import pinned_certificate_problem
 from mailing.sending_accounts.hosts import host_policy_problem, host_syntax_problem, port_problem
+from mailing.sending_accounts.presets import (
+    PRESETS,
+    preset_choices,
+    preset_fields,
+    preset_for_host,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HEADER_FIELDS = ["name", "sender_name", "from_email", "reply_to", "username",
@@ -28,7 +34,14 @@ class SendingAccountForm(forms.ModelForm):
                     "at the start or the end are kept, not ignored."),
     )
 
-    field_order = ["name", "kind", "sender_name", "integrated_local_part", "forward_to",
+    preset = forms.ChoiceField(
+        label=_("Provider"), required=False, choices=preset_choices,
+        help_text=_("Fills in the server, its security, a delay suited to the provider's "
+                    "limits and the BCC batch size; you can still change them. Its known "
+                    "limits and requirements are shown on the account's page."),
+    )
+
+    field_order = ["name", "kind", "preset", "sender_name", "integrated_local_part", "forward_to",
                    "from_email", "smtp_host", "security", "smtp_port", "username", "password"]
 
     class Meta:
@@ -89,6 +102,10 @@ class SendingAccountForm(forms.ModelForm):
         self.fields["kind"].required = True
         self.fields["kind"].choices = SendingAccount.Kind.choices
         self.fields["history_profiles"].queryset = Profile.objects.filter(is_staff_profile=True)
+        known = preset_for_host(self.instance.smtp_host)
+        if known is not None:
+            self.fields["preset"].initial = next(
+                key for key, preset in PRESETS.items() if preset is known)
         if self.instance.is_system:
             self.fields["name"].disabled = True
         if self.instance.password_unreadable:
@@ -137,7 +154,18 @@ class SendingAccountForm(forms.ModelForm):
             raise forms.ValidationError(problem, code="pinned_certificate")
         return pem + "\n" if pem else ""
 
+    def _apply_preset(self, cleaned):
+        """Without the page's script, a preset chosen with the server left empty fills the
+        settings (with the script they are already filled, and stay as the user left them)."""
+        key = cleaned.get("preset")
+        if not key or (cleaned.get("smtp_host") or "").strip():
+            return
+        for name, value in preset_fields(key).items():
+            cleaned[name] = self.fields[name].clean(value)
+            self.errors.pop(name, None)
+
     def _clean_external(self, cleaned):
+        self._apply_preset(cleaned)
         self._require(cleaned, "smtp_host", "from_email", "security")
         security, port = cleaned.get("security"), cleaned.get("smtp_port")
         problem = port_problem(port)

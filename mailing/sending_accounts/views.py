@@ -20,6 +20,7 @@ from mailing.sending_accounts.forms import (
     SendingAccountForm,
     UserAccountsForm,
 )
+from mailing.sending_accounts.presets import PRESETS, preset_fields, preset_for_host
 from mailing.submission import selectors as applications
 from mailing.submission.credentials import access_may_be_created
 from mailing.submission.forms import ApplicationAccessForm
@@ -37,7 +38,11 @@ def account_page(request, account, form=None, *, access_form=None):
     with its errors (mailing.submission.views)."""
     if form is None:
         form = SendingAccountForm(instance=account)
-    context = {"form": form, "account": account}
+    context = {"form": form, "account": account, "presets": {
+        key: {"fields": preset_fields(key), "limits": str(preset.limits),
+              "note": str(preset.note)} for key, preset in PRESETS.items()}}
+    if account and account.kind == SendingAccount.Kind.EXTERNAL:
+        context["preset"] = preset_for_host(account.smtp_host)
     if account and account.pk:
         context["users_form"] = AccountUsersForm(initial={"users": account.users.all()})
         context["test_form"] = AccountTestForm(initial={"to_email": request.user.email})
@@ -64,7 +69,10 @@ def _sender_domain_message(request, account) -> None:
     if (not settings.SENDER_DOMAIN_CHECK or account.kind != SendingAccount.Kind.EXTERNAL
             or not account.from_email or not account.smtp_host):
         return
-    report = sender_domain_report(from_email=account.from_email, smtp_host=account.smtp_host)
+    preset = preset_for_host(account.smtp_host)
+    report = sender_domain_report(from_email=account.from_email, smtp_host=account.smtp_host,
+                                  spf_includes=(preset.spf_include,) if preset and
+                                  preset.spf_include else ())
     {"ok": messages.success, "warning": messages.warning,
      "danger": messages.error}[report.level](request, report.text)
 
