@@ -361,6 +361,11 @@ class _TestSMTP(SMTP):
             assert self.transport is not None
             self.transport.close()  # before MAIL is answered: nothing was received
             return
+        server = self._test_server
+        if server.quota_after is not None and len(server.received) >= server.quota_after:
+            # A provider's sending quota, spent: every MAIL refused with its reply.
+            await self.push(server.quota_reply)
+            return
         await super().smtp_MAIL(arg)
 
     async def smtp_DATA(self, arg: str) -> None:
@@ -536,6 +541,10 @@ class SMTPTestServer:
         self._latency = latency
         self._pipelining = pipelining
         self._data_451_count = 0
+        # A provider's quota: once this many messages were received, MAIL gets quota_reply
+        # (set both from a test; quota_after None to lift it).
+        self.quota_after: int | None = None
+        self.quota_reply = "550 5.4.5 Daily user sending limit exceeded."
 
         self._lock = threading.Lock()
         self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()

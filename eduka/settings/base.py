@@ -377,6 +377,14 @@ SENDER_DOMAIN_CHECK = env.bool("SENDER_DOMAIN_CHECK", default=True)
 SENDER_DOMAIN_CHECK_NAMESERVERS = env.list("SENDER_DOMAIN_CHECK_NAMESERVERS", default=[])
 SENDER_DOMAIN_CHECK_TIMEOUT = env.float("SENDER_DOMAIN_CHECK_TIMEOUT", default=3.0)
 
+# The sliding windows of the accounts' sending quotas (messages per minute, recipients per
+# day), in seconds; shortened only by tests.
+MAILING_QUOTA_MINUTE_SECONDS = env.int("MAILING_QUOTA_MINUTE_SECONDS", default=60)
+MAILING_QUOTA_DAY_SECONDS = env.int("MAILING_QUOTA_DAY_SECONDS", default=24 * 3600)
+# A wait for the quota up to this long is spent sleeping in the worker; a longer one hands the
+# work back, and beat's sweep picks it up when the quota allows.
+MAILING_QUOTA_MAX_SLEEP = env.float("MAILING_QUOTA_MAX_SLEEP", default=5.0)
+
 # The submission server for other applications (`manage.py run_submission_smtp`, Pronote…):
 # STARTTLS on SUBMISSION_SMTP_PORT, implicit TLS on SUBMISSION_SMTPS_PORT when set, with the
 # certificate and key in these files (PEM; in development a self-signed pair is made under

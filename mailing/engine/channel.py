@@ -24,6 +24,9 @@ class ErrorKind(StrEnum):
     TEMPORARY = "temporary"
     PERMANENT = "permanent"
     POLICY = "policy"
+    # The provider's own sending quota is spent ("550 5.4.5 Daily user sending limit
+    # exceeded"): nothing is wrong with the message or the account; sending waits.
+    QUOTA = "quota"
 
 
 TRANSIENT_KINDS = {ErrorKind.CONNECTION, ErrorKind.TIMEOUT, ErrorKind.TEMPORARY}

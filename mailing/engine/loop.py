@@ -37,6 +37,13 @@ from .claims import (
     slot_release,
     worker_identity,
 )
+from .quotas import (
+    own_limit_reason,
+    provider_quota_until,
+    quota_resume_at,
+    quota_wait,
+    waiting_for_quota,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +54,7 @@ def send_account_work(account_id: int, *, owner: str | None = None,
     owner = owner or worker_identity()
     account = SendingAccount.objects.filter(pk=account_id).first()
     if (account is None or account.paused_reason or not account.is_active
-            or not account.is_configured):
+            or not account.is_configured or waiting_for_quota(account)):
         return False
     slot = slot_acquire(account, owner)
     if slot is None:
@@ -98,6 +105,8 @@ class _AccountRun:
             if message.pk != started_pk:
                 if time.monotonic() > self.deadline:
                     return True  # hand over; what was claimed and not started is released
+                if self.account.has_quota and not self.within_quota(message):
+                    return False  # handed back: the sweep resumes it when the quota allows
                 self.pace()
                 if not self.connect(batch[index:]):
                     return False
@@ -114,6 +123,20 @@ class _AccountRun:
             if paused:
                 return False
         return None
+
+    def within_quota(self, message: Message) -> bool:
+        """Wait for the account's own limits: a short wait here, a longer one by handing the
+        work back until the quota allows (shown on the account's mailings)."""
+        while True:
+            resume = quota_resume_at(self.account, len(message.envelope))
+            if resume is None:
+                return True
+            wait = (resume - _now()).total_seconds()
+            if wait <= settings.MAILING_QUOTA_MAX_SLEEP and time.monotonic() + wait < self.deadline:
+                time.sleep(max(wait, 0.01))
+                continue
+            quota_wait(self.account, resume, own_limit_reason(self.account))
+            return False
 
     def pace(self) -> None:
         if self.delay and self.last_transaction:
@@ -136,6 +159,10 @@ class _AccountRun:
         except DeliveryFailure as failure:
             if failure.kind in ACCOUNT_ERRORS:
                 _pause_account(self.account, failure)
+                return False
+            if failure.kind == ErrorKind.QUOTA:
+                quota_wait(self.account, provider_quota_until(failure.text),
+                           failure.server_reply)
                 return False
             # The server is unreachable: defer the whole batch with back-off rather than
             # knocking again for every message.
@@ -190,9 +217,15 @@ class _AccountRun:
                                                                 prepared))
         except DeliveryFailure as failure:
             self.drop_connection()
-            if failure.kind in ACCOUNT_ERRORS:
+            if failure.kind in ACCOUNT_ERRORS or failure.kind == ErrorKind.QUOTA:
+                # Refused before it was accepted: it did not leave, and waits (its attempt
+                # not counted) until the account is fixed or the quota allows.
                 _record_release_in_flight(message)
-                _pause_account(self.account, failure)
+                if failure.kind == ErrorKind.QUOTA:
+                    quota_wait(self.account, provider_quota_until(failure.text),
+                               failure.server_reply)
+                else:
+                    _pause_account(self.account, failure)
                 return None, True
             _record_failure(message, failure, _now(), owner=self.owner)
             return None, False
@@ -202,6 +235,7 @@ class _AccountRun:
         # transaction. With a delay it is marked after the wait, just before its DATA, so that
         # a worker killed while waiting leaves nothing uncertain.
         start_next = (following.pk if following is not None and not self.delay
+                      and not self.account.has_quota  # each message checks the quota first
                       and time.monotonic() <= self.deadline else None)
         started = _record_sent(message, result, self.last_transaction, start_next=start_next,
                                owner=self.owner)

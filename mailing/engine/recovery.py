@@ -12,6 +12,7 @@ from mailing.models import AccountSlot, Message, WorkerProcess
 from mailing.models.mailings import DUE_STATUSES
 
 from .claims import WORKER_STOPPED, S, _now, _record_uncertain, _requeue
+from .quotas import quota_free
 from .statements import _may_leave
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def _free_claims(claims, slots, text: str) -> None:
 
 def accounts_with_due_work() -> list[int]:
     return sorted(set(
-        Message.objects.filter(_may_leave(), status__in=DUE_STATUSES,
+        Message.objects.filter(_may_leave(), quota_free(), status__in=DUE_STATUSES,
                                account__paused_reason="")
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=_now()))
         .order_by().values_list("account_id", flat=True).distinct()

@@ -1,8 +1,12 @@
 """Reads on mailings, always through the history rule of `accounts_user_may_read`."""
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from mailing.engine.quotas import waiting_for_quota
 from mailing.models import Mailing, Message, Recipient
 from mailing.sending_accounts.selectors import accounts_user_may_read
 
@@ -28,6 +32,10 @@ def mailing_status_label(mailing: Mailing, counts: dict[str, int]) -> str:
     if mailing.status == Mailing.Status.DONE and counts.get("uncertain"):
         return ngettext("Done — %(count)d to check", "Done — %(count)d to check",
                         counts["uncertain"]) % {"count": counts["uncertain"]}
+    if mailing.status in (Mailing.Status.QUEUED, Mailing.Status.SENDING) and (
+            waiting_for_quota(mailing.account)):
+        return _("Waiting for the quota (resumes around %(time)s)") % {
+            "time": date_format(timezone.localtime(mailing.account.quota_until), "TIME_FORMAT")}
     return mailing.get_status_display()
 
 

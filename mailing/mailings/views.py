@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
 from eduka.ratelimit import too_many
+from mailing.engine.quotas import quota_forecast, waiting_for_quota
 from mailing.mailings import selectors as selectors_mailings
 from mailing.mailings import services as submission
 from mailing.mailings.audience import Audience, resolve
@@ -116,6 +117,8 @@ def mailing_detail(request, pk):
     return render(request, "mailing/mailing_detail.html", {
         "mailing": mailing, "counts": counts,
         "status_label": selectors_mailings.mailing_status_label(mailing, counts),
+        "quota_wait": mailing.status in (Mailing.Status.QUEUED, Mailing.Status.SENDING)
+        and waiting_for_quota(mailing.account),
         "page": Paginator(recipients, 50).get_page(request.GET.get("page")),
         "filters": filters, "query": query.urlencode(),
         "can_act": selectors.accounts_user_may_send_from(request.user).filter(
@@ -138,10 +141,13 @@ def _draft_page(request, mailing):
     choices = [(i, ", ".join(r.email for r in m.recipients[:3])
                 + (f" (+{len(m.recipients) - 3})" if len(m.recipients) > 3 else ""))
                for i, m in enumerate(plan.messages[:200])]
+    count = _message_count(mailing, plan)
     return render(request, "mailing/mailing_draft.html", {
         "mailing": mailing, "plan": plan, "preview": preview, "index": index,
         "choices": choices, "test_form": AccountTestForm(initial={"to_email": request.user.email}),
-        "message_count": _message_count(mailing, plan)})
+        "message_count": count, "quota_notes": quota_forecast(
+            mailing.account, messages=count, recipients=sum(
+                1 for m in plan.messages for r in m.recipients if not r.suppressed_reason))})
 
 
 def _message_count(mailing, plan):

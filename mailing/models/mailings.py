@@ -172,6 +172,8 @@ class Message(models.Model):
             models.Index(fields=["account", "status", "priority", "next_attempt_at"]),
             models.Index(fields=["status", "lease_expires_at"]),
             models.Index(fields=["mailing", "status"]),
+            # The sliding windows of the accounts' sending quotas (mailing.engine.quotas).
+            models.Index(fields=["account", "sent_at"]),
         ]
 
     def __str__(self):

@@ -74,6 +74,18 @@ class SendingAccount(models.Model):
         help_text=_("Only used without a delay between sends; with a delay, sends are one at "
                     "a time."),
     )
+    # The account's sending limits, when its provider has some (prefilled by the presets): the
+    # engine never goes past them, whatever the number of workers, and waits instead.
+    quota_messages_per_minute = models.PositiveIntegerField(
+        _("messages per minute at most"), null=True, blank=True,
+        validators=[MinValueValidator(1)])
+    quota_recipients_per_day = models.PositiveIntegerField(
+        _("recipients per day at most"), null=True, blank=True,
+        validators=[MinValueValidator(1)])
+    # While set and in the future, sending waits for the quota (ours or the provider's, whose
+    # words are kept in quota_reason) and resumes by itself after.
+    quota_until = models.DateTimeField(null=True, blank=True, editable=False)
+    quota_reason = models.TextField(blank=True, editable=False)
     # Set when the server refused the credentials: nothing is sent from the account until an
     # administrator fixes it and resumes. Holds the server's text verbatim.
     paused_reason = models.TextField(_("sending paused because"), blank=True)
@@ -111,10 +123,14 @@ class SendingAccount(models.Model):
         return f"<SendingAccount {self.pk} {self.name!r}>"
 
     @property
+    def has_quota(self) -> bool:
+        return bool(self.quota_messages_per_minute or self.quota_recipients_per_day)
+
+    @property
     def parallel_connections(self) -> int:
-        """How many connections may send at once: one when sends are paced (so the delay
-        holds across every worker), `max_connections` otherwise."""
-        return 1 if self.send_delay > 0 else self.max_connections
+        """How many connections may send at once: one when sends are paced or limited (so the
+        delay and the quotas hold across every worker), `max_connections` otherwise."""
+        return 1 if self.send_delay > 0 or self.has_quota else self.max_connections
 
     @property
     def is_configured(self) -> bool:

@@ -51,6 +51,7 @@ class SendingAccountForm(forms.ModelForm):
         fields = ["name", "kind", "sender_name", "integrated_local_part", "forward_to",
                   "from_email", "smtp_host", "security", "smtp_port", "username",
                   "reply_to", "max_bcc_recipients", "send_delay", "max_connections",
+                  "quota_messages_per_minute", "quota_recipients_per_day",
                   "allow_plain_auth",
                   "pinned_certificate", "is_active", "history_profiles"]
         widgets = {
@@ -84,6 +85,13 @@ class SendingAccountForm(forms.ModelForm):
                                     "recipients with 100 gives 4 sends)."),
             "send_delay": _("Seconds between two sends from this account (decimals allowed, "
                             "0 for none). For Google Mail, 1 second is recommended."),
+            "quota_messages_per_minute": _("The provider's limit, if it has one (Microsoft 365: "
+                                           "30). Eduka never goes past it and waits instead, "
+                                           "whatever the number of workers."),
+            "quota_recipients_per_day": _("Over the last 24 hours (Gmail: 500; Google "
+                                          "Workspace: 2,000 messages; Microsoft 365: 10,000). "
+                                          "A mailing that goes past it waits and resumes by "
+                                          "itself."),
             "allow_plain_auth": _("Only for a server on a trusted network that offers no "
                                   "encryption: the password would otherwise travel in clear."),
             "pinned_certificate": _("Only for a server with a self-signed certificate: paste "

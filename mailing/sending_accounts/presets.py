@@ -24,6 +24,8 @@ class Preset:
     limits: str  # what the provider publishes, in words
     note: str  # what the provider requires before sending works
     spf_include: str = ""  # the include a domain's SPF needs for this provider
+    per_minute: int | None = None  # quota_messages_per_minute, when published
+    per_day: int | None = None  # quota_recipients_per_day, when published
 
 
 GOOGLE_NOTE = _("Gmail accepts a password only as an “app password”, created in the Google "
@@ -42,13 +44,14 @@ PRESETS: dict[str, Preset] = {
     # 22839 (500 recipients a day); the 1 s delay is the product page's own recommendation.
     "gmail": Preset("Gmail", "smtp.gmail.com", 587, "tls", Decimal("1"), 100,
                     _("About 500 recipients a day; 100 recipients per message over SMTP."),
-                    GOOGLE_NOTE, "_spf.google.com"),
+                    GOOGLE_NOTE, "_spf.google.com", per_day=500),
     # support.google.com/a/answer/166852: 2,000 messages and 10,000 recipients a day, 100
     # recipients per message sent over SMTP.
     "google_workspace": Preset(
         "Google Workspace", "smtp.gmail.com", 587, "tls", Decimal("1"), 100,
         _("2,000 messages and 10,000 recipients a day; 100 recipients per message over SMTP."),
-        GOOGLE_NOTE, "_spf.google.com"),
+        # 2,000 is the messages' limit: a mail-merge message has one recipient.
+        GOOGLE_NOTE, "_spf.google.com", per_day=2000),
     # learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/
     # exchange-online-limits#sending-limits-1: 30 messages a minute (hence 2 s), 10,000
     # recipients a day. learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/
@@ -56,7 +59,7 @@ PRESETS: dict[str, Preset] = {
     "microsoft_365": Preset(
         "Microsoft 365", "smtp.office365.com", 587, "tls", Decimal("2"), 100,
         _("30 messages a minute and 10,000 recipients a day."), MICROSOFT_NOTE,
-        "spf.protection.outlook.com"),
+        "spf.protection.outlook.com", per_minute=30, per_day=10000),
     # support.microsoft.com "POP, IMAP, and SMTP settings for Outlook.com": smtp-mail.outlook.com,
     # 587, STARTTLS; personal accounts have lower, unpublished daily limits.
     "outlook_com": Preset(
@@ -104,4 +107,6 @@ def preset_fields(key: str) -> dict:
     """What choosing the preset puts in the form (also sent to the page for its script)."""
     preset = PRESETS[key]
     return {"smtp_host": preset.host, "smtp_port": preset.port, "security": preset.security,
-            "send_delay": str(preset.send_delay), "max_bcc_recipients": preset.max_bcc}
+            "send_delay": str(preset.send_delay), "max_bcc_recipients": preset.max_bcc,
+            "quota_messages_per_minute": preset.per_minute or "",
+            "quota_recipients_per_day": preset.per_day or ""}

@@ -28,7 +28,13 @@ from mailing.sending_accounts.hosts import connection_addresses, port_problem
 from mailing.tracking.dsn import xtext_encode
 
 from .certificates import certificate_fingerprint
-from .smtp_errors import SMTPFailure, _text, classify, unreadable_password_message
+from .smtp_errors import (
+    SMTPFailure,
+    _text,
+    classify,
+    is_quota_reply,
+    unreadable_password_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +102,16 @@ class _AddressedSMTP_SSL(smtplib.SMTP_SSL, _AddressedSMTP):  # noqa: N801 (smtpl
     def __init__(self, addresses: list[str], *args, **kwargs):
         self._addresses = addresses
         smtplib.SMTP_SSL.__init__(self, *args, **kwargs)
+
+
+def _quota_spent(result: SendResult) -> SendResult:
+    """A transaction whose every recipient was refused with the provider's quota reply is the
+    quota being spent, not refused addresses: raised as such, so that sending waits."""
+    if not result.accepted and result.refused and all(
+            is_quota_reply(text) for _, text in result.refused.values()):
+        code, text = next(iter(result.refused.values()))
+        raise SMTPFailure(ErrorKind.QUOTA, text, code)
+    return result
 
 
 class SMTPConnection:
@@ -252,8 +268,8 @@ class SMTPConnection:
             rcpt_options = {recipient: _dsn_recipient_options(recipient, envelope_from)
                             if dsn else [] for recipient in recipients}
             if smtp.has_extn("pipelining"):
-                return self._send_pipelined(message, envelope_from, recipients, options,
-                                            rcpt_options, while_waiting)
+                return _quota_spent(self._send_pipelined(
+                    message, envelope_from, recipients, options, rcpt_options, while_waiting))
             code, response = smtp.mail(envelope_from, options)
             if code != 250:
                 self._reset()
@@ -266,7 +282,7 @@ class SMTPConnection:
             accepted = [r for r in recipients if r not in refused]
             if not accepted:
                 self._reset()
-                return SendResult(accepted=[], refused=refused)
+                return _quota_spent(SendResult(accepted=[], refused=refused))
             code, response = self._data(message, while_waiting)
             if code != 250:
                 self._reset()

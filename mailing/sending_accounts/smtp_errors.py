@@ -28,10 +28,35 @@ def not_smtp_message() -> str:
     return _("This server did not answer as an SMTP server: check the server name and the port.")
 
 
+# What providers answer when an account's own sending quota is spent. Matched on the text,
+# since the codes (550, 554, 452, 421) also mean other things; never a recipient's mailbox
+# being full ("quota exceeded" alone is that, 5.2.2).
+QUOTA_MARKERS = (
+    "daily user sending limit",  # Gmail / Google Workspace: 550 5.4.5
+    "daily sending quota",  # Gmail, older wording
+    "sending limit exceeded",
+    "submissionquotaexceeded",  # Microsoft 365: 554 5.2.0 ...SubmissionQuotaExceededException
+    "message rate limit",  # Microsoft 365: 4.4.2 / 554 5.2.0 "Message rate limit exceeded"
+    "recipient rate limit",  # Microsoft 365: RecipientRateLimitExceeded
+)
+
+
+def is_quota_reply(text: str) -> bool:
+    text = text.lower().replace(" ", "")
+    return any(marker.replace(" ", "") in text for marker in QUOTA_MARKERS)
+
+
 def classify(error: BaseException) -> SMTPFailure:
     """Map an smtplib / socket / ssl exception to an SMTPFailure, keeping the server's text."""
     if isinstance(error, SMTPFailure):
         return error
+    if isinstance(error, smtplib.SMTPResponseException) and is_quota_reply(
+            _text(error.smtp_error)):
+        return SMTPFailure(ErrorKind.QUOTA, _text(error.smtp_error), error.smtp_code)
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients and all(
+            is_quota_reply(_text(text)) for _, text in error.recipients.values()):
+        code, text = next(iter(error.recipients.values()))
+        return SMTPFailure(ErrorKind.QUOTA, _text(text), code)
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return SMTPFailure(ErrorKind.AUTHENTICATION, _text(error.smtp_error), error.smtp_code)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
