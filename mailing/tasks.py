@@ -55,3 +55,11 @@ def purge_submitted() -> int:
     from mailing.submission.accept import submitted_purge
 
     return submitted_purge()
+
+
+@shared_task(name="mailing.tasks.start_scheduled")
+def start_scheduled() -> int:
+    """Scheduled by beat: submit the mailings whose time has come."""
+    from mailing.mailings.scheduling import mailings_start_due
+
+    return len(mailings_start_due())

@@ -305,6 +305,12 @@ CELERY_BEAT_SCHEDULE["purge-inbound"] = {
 # Messages other applications submitted (bodies and attachments) are kept this long once they
 # can no longer leave, then their content is deleted; their recipients' fates stay.
 SUBMISSION_RETENTION_DAYS = env.int("SUBMISSION_RETENTION_DAYS", default=30)
+# Scheduled mailings leave within this many seconds of their time.
+MAILING_SCHEDULE_CHECK_SECONDS = env.int("MAILING_SCHEDULE_CHECK_SECONDS", default=15)
+CELERY_BEAT_SCHEDULE["start-scheduled"] = {
+    "task": "mailing.tasks.start_scheduled",
+    "schedule": MAILING_SCHEDULE_CHECK_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["purge-submitted"] = {
     "task": "mailing.tasks.purge_submitted",
     "schedule": 24 * 3600,

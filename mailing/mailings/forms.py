@@ -204,6 +204,16 @@ class MailingTemplateForm(forms.ModelForm):
         return cleaned
 
 
+class ScheduleForm(forms.Form):
+    """"Send at": a date and time in the school's time zone (TIME_ZONE)."""
+
+    send_at = forms.DateTimeField(
+        label=_("Send at"), input_formats=["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("The mailing leaves by itself at this time; until then you can change it "
+                    "or cancel the schedule."))
+
+
 class RecipientFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("All")), *Status.choices])

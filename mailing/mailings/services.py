@@ -68,13 +68,25 @@ def _enqueue_after_commit(account: SendingAccount, mailing: Mailing | None = Non
     transaction.on_commit(enqueue)
 
 
-@transaction.atomic
-def mailing_submit(*, mailing: Mailing, plan: Plan | None = None) -> Mailing:
-    """Resolve the audience and write every message and recipient, in bulk, in this
-    transaction; the workers are asked to start only once it has committed."""
+def _lock_startable(mailing: Mailing, *, scheduled: bool) -> Mailing:
+    """The mailing, locked, if it may start: a draft or a scheduled one (beat starts only the
+    latter); otherwise it has already been sent."""
     mailing = Mailing.objects.select_for_update().select_related("account").get(pk=mailing.pk)
-    if mailing.status != Mailing.Status.DRAFT:
+    startable = [Mailing.Status.SCHEDULED] if scheduled else [Mailing.Status.DRAFT,
+                                                              Mailing.Status.SCHEDULED]
+    if mailing.status not in startable:
         raise ValidationError(_("This mailing has already been sent."), code="not_draft")
+    return mailing
+
+
+@transaction.atomic
+def mailing_submit(*, mailing: Mailing, plan: Plan | None = None,
+                   scheduled: bool = False) -> Mailing:
+    """Resolve the audience and write every message and recipient, in bulk, in this
+    transaction; the workers are asked to start only once it has committed. A scheduled
+    mailing may be sent at once by a person, and is started by beat (`scheduled`) when its
+    time comes."""
+    mailing = _lock_startable(mailing, scheduled=scheduled)
     account = mailing.account
     if account.is_system is False and not account.is_configured:
         raise ValidationError(_("The sending account is not configured."), code="account")

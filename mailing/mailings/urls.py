@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.mailing_compose, name="mailing_edit"),
     path("<int:pk>/test/", views.mailing_test, name="mailing_test"),
     path("<int:pk>/send/", views.mailing_send, name="mailing_send"),
+    path("<int:pk>/schedule/", views.mailing_schedule, name="mailing_schedule"),
     path("<int:pk>/progress/", views.mailing_progress, name="mailing_progress"),
     path("<int:pk>/export.csv", views.mailing_export, name="mailing_export"),
     path("<int:pk>/messages/<int:message_pk>/", views.message_detail, name="message_detail"),

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -16,10 +18,16 @@ from django.views.decorators.http import require_POST
 from eduka.decorators import permission_required
 from eduka.ratelimit import too_many
 from mailing.engine.quotas import quota_forecast, waiting_for_quota
+from mailing.mailings import scheduling
 from mailing.mailings import selectors as selectors_mailings
 from mailing.mailings import services as submission
 from mailing.mailings.audience import Audience, resolve
-from mailing.mailings.forms import MailingForm, MailingTemplateForm, RecipientFilterForm
+from mailing.mailings.forms import (
+    MailingForm,
+    MailingTemplateForm,
+    RecipientFilterForm,
+    ScheduleForm,
+)
 from mailing.mailings.rendering import MailingRenderer
 from mailing.mailings.templating import RenderLimitExceeded
 from mailing.models import Mailing, MailingTemplate, Message
@@ -104,7 +112,7 @@ def _variables():
 @permission_required(SEND)
 def mailing_detail(request, pk):
     mailing = _visible_mailing(request, pk)
-    if mailing.status == Mailing.Status.DRAFT:
+    if mailing.status in (Mailing.Status.DRAFT, Mailing.Status.SCHEDULED):
         return _draft_page(request, mailing)
     filters = RecipientFilterForm(request.GET or None)
     status = search = ""
@@ -145,6 +153,8 @@ def _draft_page(request, mailing):
     return render(request, "mailing/mailing_draft.html", {
         "mailing": mailing, "plan": plan, "preview": preview, "index": index,
         "choices": choices, "test_form": AccountTestForm(initial={"to_email": request.user.email}),
+        "schedule_form": ScheduleForm(initial={"send_at": mailing.scheduled_at and
+                                               timezone.localtime(mailing.scheduled_at)}),
         "message_count": count, "quota_notes": quota_forecast(
             mailing.account, messages=count, recipients=sum(
                 1 for m in plan.messages for r in m.recipients if not r.suppressed_reason))})
@@ -204,6 +214,23 @@ def mailing_send(request, pk):
 
 @require_POST
 @permission_required(SEND)
+def mailing_schedule(request, pk):
+    mailing = _own_mailing(request, pk)
+    form = ScheduleForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors["send_at"][0])
+        mailing = scheduling.mailing_schedule(mailing=mailing, at=form.cleaned_data["send_at"])
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("The mailing will leave by itself on %(when)s.") % {
+            "when": date_format(timezone.localtime(mailing.scheduled_at), "DATETIME_FORMAT")})
+    return redirect("mailings:mailing_detail", mailing.pk)
+
+
+@require_POST
+@permission_required(SEND)
 def mailing_action(request, pk, action):
     mailing = _own_mailing(request, pk)
     cancelled = mailing.status == Mailing.Status.CANCELLED
@@ -219,6 +246,9 @@ def mailing_action(request, pk, action):
             "Mailing cancelled: %(count)d message will not be sent. What had left is listed "
             "below.", "Mailing cancelled: %(count)d messages will not be sent. What had left "
             "is listed below.", count) % {"count": count})
+    elif action == "unschedule":
+        if scheduling.mailing_unschedule(mailing=mailing):
+            messages.success(request, _("Schedule cancelled: the mailing is a draft again."))
     elif action == "retry":
         count = submission.mailing_retry_failed(mailing=mailing)
         if cancelled:

@@ -51,6 +51,8 @@ class Mailing(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        # Waiting for its time (scheduled_at): beat submits it then, as "Send" would.
+        SCHEDULED = "scheduled", _("Scheduled")
         QUEUED = "queued", _("Queued")
         SENDING = "sending", _("Sending")
         PAUSED = "paused", _("Paused")
@@ -79,6 +81,7 @@ class Mailing(models.Model):
     # Automated mail only: extra headers such as List-Unsubscribe (validated when sent).
     headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Set by the compose page when the draft is first saved: a second submission of the same
@@ -89,7 +92,8 @@ class Mailing(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("mailing")
         verbose_name_plural = _("mailings")
-        indexes = [models.Index(fields=["account", "-created_at"])]
+        indexes = [models.Index(fields=["account", "-created_at"]),
+                   models.Index(fields=["status", "scheduled_at"])]
         constraints = [models.UniqueConstraint(fields=["created_by", "compose_token"],
                                                name="mailing_compose_token_unique")]
         permissions = [("send_mailings", _("Can compose and send mailings")),
