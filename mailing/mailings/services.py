@@ -83,9 +83,8 @@ def _lock_startable(mailing: Mailing, *, scheduled: bool) -> Mailing:
 def mailing_submit(*, mailing: Mailing, plan: Plan | None = None,
                    scheduled: bool = False) -> Mailing:
     """Resolve the audience and write every message and recipient, in bulk, in this
-    transaction; the workers are asked to start only once it has committed. A scheduled
-    mailing may be sent at once by a person, and is started by beat (`scheduled`) when its
-    time comes."""
+    transaction; the workers are asked to start only once it has committed. Beat starts a
+    scheduled mailing (`scheduled`); a person may also send it at once."""
     mailing = _lock_startable(mailing, scheduled=scheduled)
     account = mailing.account
     if account.is_system is False and not account.is_configured:
