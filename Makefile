@@ -25,11 +25,18 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# axe-core, which the browser tests inject to check every page's accessibility, comes from the
+# npm registry (package-lock.json); without npm those checks are skipped (required in CI).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility checks will be skipped (apt-get install npm)"; fi
+
 # Compiled catalogues are build products: made from the .po files at every set-up.
 messages: $(STAMP)
 	$(BIN)/pybabel compile -d locale -D django --statistics 2>&1 | grep -v '^$$' || true
 
-setup: $(STAMP) messages
+setup: $(STAMP) messages $(AXE)
 
 run: setup
 	$(MANAGE) migrate --noinput
@@ -53,7 +60,7 @@ check-deploy: setup
 	ALLOWED_HOSTS=eduka.example.org $(MANAGE) check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) var staticfiles test-artifacts
+	rm -rf $(VENV) var staticfiles test-artifacts node_modules
 
 # Sending benchmark (prints figures, asserts nothing): `make bench`, or `make bench N=20000`,
 # in a throw-away SQLite database and broker folder (bench/run.py). `make bench STACK=prod`
