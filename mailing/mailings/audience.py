@@ -79,6 +79,17 @@ class Plan:
     def suppressed(self) -> list[PlannedRecipient]:
         return [r for m in self.messages for r in m.recipients if r.suppressed_reason]
 
+    def summary(self, mode: str, max_bcc: int) -> dict:
+        """The numbers staff see before sending, on the compose page (live) and the confirm
+        page alike: recipients, messages, duplicates merged, and who is left out and why."""
+        deliverable = self.recipient_count - len(self.suppressed)
+        batches = (deliverable + max_bcc - 1) // max_bcc
+        messages = batches if mode == "bcc" else len(self.messages)
+        return {"recipients": self.recipient_count, "messages": messages,
+                "duplicates": self.duplicates,
+                "excluded": [[str(who), str(why)] for who, why in self.excluded],
+                "suppressed": [[r.email, r.suppressed_reason] for r in self.suppressed]}
+
 
 def school_context(school: School) -> dict:
     return {"nom": school.name, "adresse": school.address, "telephone": school.phone}

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Profile
 from eduka.validators import add_single_line, single_line
 from mailing.mailings import office_files
+from mailing.mailings.charts import REASONS
 from mailing.mailings.rendering import shorten_filename
 from mailing.mailings.templating import template_errors
 from mailing.models import Mailing, MailingTemplate
@@ -53,8 +54,10 @@ COMPOSABLE_MODES = [(value, label) for value, label in Mailing.Mode.choices
                     if value != Mailing.Mode.RELAYED]
 
 
-class MailingForm(forms.Form):
-    account = forms.ModelChoiceField(label=_("Send from"), queryset=None, empty_label=None)
+class AudienceForm(forms.Form):
+    """Who a mailing goes to, and how: the compose page's audience, also counted live while
+    it is being chosen (mailing_audience_count)."""
+
     mode = forms.ChoiceField(label=_("Sending mode"), choices=COMPOSABLE_MODES,
                              widget=forms.RadioSelect, initial=Mailing.Mode.PER_STUDENT,
                              help_text=_("Mail merge per student: one message per student to "
@@ -78,6 +81,23 @@ class MailingForm(forms.Form):
     addresses = forms.CharField(label=_("Other addresses"), required=False,
                                 widget=forms.Textarea(attrs={"rows": 2}),
                                 help_text=_("One per line, or separated by commas."))
+
+    def clean_addresses(self):
+        return _addresses(self.cleaned_data["addresses"])
+
+    def audience(self) -> dict:
+        data = self.cleaned_data
+        return {"class_ids": [c.pk for c in data["classes"]],
+                "student_ids": [s.pk for s in data["students"]],
+                "guardian_ids": [g.pk for g in data["guardians"]],
+                "profile_codes": [p.code for p in data["profiles"]],
+                "addresses": data["addresses"]}
+
+
+class MailingForm(AudienceForm):
+    field_order = ["account", "mode", "classes", "students", "guardians", "profiles",
+                   "addresses"]
+    account = forms.ModelChoiceField(label=_("Send from"), queryset=None, empty_label=None)
     subject = forms.CharField(label=_("Subject"), max_length=250, validators=[single_line])
     body_text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}))
     body_html = forms.CharField(label=_("HTML version (optional)"), required=False,
@@ -98,9 +118,6 @@ class MailingForm(forms.Form):
             "At most %(each)s per file and %(total)s in all: PDF, images, office documents, "
             "text.") % {"each": filesizeformat(settings.MAILING_ATTACHMENT_MAX_BYTES),
                         "total": filesizeformat(settings.MAILING_ATTACHMENTS_MAX_TOTAL)}
-
-    def clean_addresses(self):
-        return _addresses(self.cleaned_data["addresses"])
 
     def _check_template(self, name):
         for message in template_errors(self.cleaned_data.get(name) or ""):
@@ -162,14 +179,6 @@ class MailingForm(forms.Form):
                                                        code="no_audience"))
         return cleaned
 
-    def audience(self) -> dict:
-        data = self.cleaned_data
-        return {"class_ids": [c.pk for c in data["classes"]],
-                "student_ids": [s.pk for s in data["students"]],
-                "guardian_ids": [g.pk for g in data["guardians"]],
-                "profile_codes": [p.code for p in data["profiles"]],
-                "addresses": data["addresses"]}
-
     @staticmethod
     def initial_from(mailing: Mailing) -> dict:
         audience = mailing.audience
@@ -219,3 +228,6 @@ class RecipientFilterForm(forms.Form):
                                choices=[("", _("All")), *Status.choices])
     q = forms.CharField(label=_("Search"), required=False,
                         widget=forms.TextInput(attrs={"type": "search"}))
+    reason = forms.ChoiceField(label=_("Reason of the failure"), required=False,
+                               choices=[("", _("All")), *[(key, label) for key, label, _p
+                                                          in REASONS]])

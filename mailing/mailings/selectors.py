@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mailing.engine.quotas import waiting_for_quota
+from mailing.mailings.charts import reason_filter
 from mailing.models import Mailing, Message, Recipient
 from mailing.sending_accounts.selectors import accounts_user_may_read
 
@@ -39,10 +40,13 @@ def mailing_status_label(mailing: Mailing, counts: dict[str, int]) -> str:
     return mailing.get_status_display()
 
 
-def recipients_of(mailing: Mailing, *, status: str = "", search: str = "") -> QuerySet[Recipient]:
+def recipients_of(mailing: Mailing, *, status: str = "", search: str = "",
+                  reason: str = "") -> QuerySet[Recipient]:
     recipients = Recipient.objects.filter(mailing=mailing).select_related("message")
     if status:
         recipients = recipients.filter(status=status)
+    if reason:
+        recipients = recipients.filter(reason_filter(reason))
     if search:
         recipients = recipients.filter(Q(email__icontains=search) | Q(name__icontains=search)
                                        | Q(student_name__icontains=search))

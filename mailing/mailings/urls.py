@@ -8,6 +8,7 @@ app_name = "mailings"
 urlpatterns = [
     path("", views.mailing_list, name="mailing_list"),
     path("new/", views.mailing_compose, name="mailing_compose"),
+    path("audience-count/", views.mailing_audience_count, name="mailing_audience_count"),
     path("<int:pk>/", views.mailing_detail, name="mailing_detail"),
     path("<int:pk>/edit/", views.mailing_compose, name="mailing_edit"),
     path("<int:pk>/test/", views.mailing_test, name="mailing_test"),

@@ -18,11 +18,12 @@ from django.views.decorators.http import require_POST
 from eduka.decorators import permission_required
 from eduka.ratelimit import too_many
 from mailing.engine.quotas import quota_forecast, waiting_for_quota
-from mailing.mailings import scheduling
+from mailing.mailings import charts, scheduling
 from mailing.mailings import selectors as selectors_mailings
 from mailing.mailings import services as submission
 from mailing.mailings.audience import Audience, resolve
 from mailing.mailings.forms import (
+    AudienceForm,
     MailingForm,
     MailingTemplateForm,
     RecipientFilterForm,
@@ -103,6 +104,23 @@ def mailing_compose(request, pk=None):
         "chosen_template": template, "variables": _variables()})
 
 
+@require_POST
+@permission_required(SEND)
+def mailing_audience_count(request):
+    """The compose page's live count: the audience being chosen, resolved as the confirm page
+    will resolve it, as an HTML fragment."""
+    form = AudienceForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    account = selectors.accounts_user_may_send_from(request.user).filter(
+        pk=int(request.POST["account"]) if request.POST.get("account", "").isdigit() else 0
+    ).first()
+    mode = form.cleaned_data["mode"]
+    plan = resolve(Audience.from_json(form.audience()), mode)
+    summary = plan.summary(mode, account.max_bcc_recipients if account else 100)
+    return render(request, "mailing/includes/audience_count.html", {"summary": summary})
+
+
 def _variables():
     from mailing.mailings.templating import VARIABLES
 
@@ -115,16 +133,19 @@ def mailing_detail(request, pk):
     if mailing.status in (Mailing.Status.DRAFT, Mailing.Status.SCHEDULED):
         return _draft_page(request, mailing)
     filters = RecipientFilterForm(request.GET or None)
-    status = search = ""
+    status = search = reason = ""
     if filters.is_valid():
         status, search = filters.cleaned_data["status"], filters.cleaned_data["q"]
-    recipients = selectors_mailings.recipients_of(mailing, status=status, search=search)
+        reason = filters.cleaned_data["reason"]
+    recipients = selectors_mailings.recipients_of(mailing, status=status, search=search,
+                                                  reason=reason)
     query = request.GET.copy()
     query.pop("page", None)
     counts = selectors_mailings.mailing_counts(mailing)
     return render(request, "mailing/mailing_detail.html", {
         "mailing": mailing, "counts": counts,
         "status_label": selectors_mailings.mailing_status_label(mailing, counts),
+        "timeline": charts.timeline_svg(mailing), "reasons": charts.failure_reasons(mailing),
         "quota_wait": mailing.status in (Mailing.Status.QUEUED, Mailing.Status.SENDING)
         and waiting_for_quota(mailing.account),
         "page": Paginator(recipients, 50).get_page(request.GET.get("page")),
@@ -149,7 +170,8 @@ def _draft_page(request, mailing):
     choices = [(i, ", ".join(r.email for r in m.recipients[:3])
                 + (f" (+{len(m.recipients) - 3})" if len(m.recipients) > 3 else ""))
                for i, m in enumerate(plan.messages[:200])]
-    count = _message_count(mailing, plan)
+    summary = plan.summary(mailing.mode, mailing.account.max_bcc_recipients)
+    count = summary["messages"]
     return render(request, "mailing/mailing_draft.html", {
         "mailing": mailing, "plan": plan, "preview": preview, "index": index,
         "choices": choices, "test_form": AccountTestForm(initial={"to_email": request.user.email}),
@@ -158,14 +180,6 @@ def _draft_page(request, mailing):
         "message_count": count, "quota_notes": quota_forecast(
             mailing.account, messages=count, recipients=sum(
                 1 for m in plan.messages for r in m.recipients if not r.suppressed_reason))})
-
-
-def _message_count(mailing, plan):
-    if mailing.mode != Mailing.Mode.BCC:
-        return len(plan.messages)
-    deliverable = sum(1 for m in plan.messages for r in m.recipients if not r.suppressed_reason)
-    size = mailing.account.max_bcc_recipients
-    return (deliverable + size - 1) // size
 
 
 @require_POST
