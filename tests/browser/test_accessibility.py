@@ -60,7 +60,7 @@ PAGES = {
     "portal_enrolment": ("parent", lambda d: "/portal/enrolments/new/"),
 }
 PHONE_PAGES = ["login", "password_reset", "signup", "contact", "portal_home", "portal_details",
-               "portal_enrolment", "mailing_detail"]
+               "portal_enrolment", "mailing_detail", "mailing_compose"]
 USERS = {"secretary": "secretaire@example.org", "admin": "admin@example.org",
          "admissions": "admissions@example.org", "parent": "nadia@example.org"}
 
