@@ -112,10 +112,14 @@ def mailing_detail(request, pk):
     query = request.GET.copy()
     query.pop("page", None)
     counts = selectors_mailings.mailing_counts(mailing)
+    paginator = Paginator(recipients, 50)
+    if not search:
+        # The kept counts say how long the list is: no COUNT over the mailing's recipients.
+        paginator.count = counts.get(status, 0) if status else counts["total"]
     return render(request, "mailing/mailing_detail.html", {
         "mailing": mailing, "counts": counts,
         "status_label": selectors_mailings.mailing_status_label(mailing, counts),
-        "page": Paginator(recipients, 50).get_page(request.GET.get("page")),
+        "page": paginator.get_page(request.GET.get("page")),
         "filters": filters, "query": query.urlencode(),
         "can_act": selectors.accounts_user_may_send_from(request.user).filter(
             pk=mailing.account_id).exists()})
