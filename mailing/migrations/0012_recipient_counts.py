@@ -1,4 +1,5 @@
-"""Per-mailing, per-status recipient counts kept by triggers (see `RecipientCount`).
+"""Per-mailing, per-status recipient counts kept by triggers (see `RecipientCount`), and the
+recipient indexes the mailing page's list reads in order.
 
 The triggers are written for each database the project runs on:
 
@@ -171,4 +172,17 @@ class Migration(migrations.Migration):
         RunSQLForVendor({"sqlite": (SQLITE, SQLITE_REVERSE),
                          "postgresql": (POSTGRESQL, POSTGRESQL_REVERSE)}),
         migrations.RunSQL(BACKFILL, reverse_sql=migrations.RunSQL.noop),
+        # The mailing page no longer counts recipients by status; it lists them in order.
+        migrations.RemoveIndex(
+            model_name='recipient',
+            name='mailing_rec_mailing_5e4b01_idx',
+        ),
+        migrations.AddIndex(
+            model_name='recipient',
+            index=models.Index(fields=['mailing', 'id'], name='mailing_recipient_list'),
+        ),
+        migrations.AddIndex(
+            model_name='recipient',
+            index=models.Index(fields=['mailing', 'status', 'id'], name='mailing_recipient_status_list'),
+        ),
     ]
