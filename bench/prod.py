@@ -111,10 +111,14 @@ def run_pipeline(tmp: Path, sink, user, n: int, *, workers: int, connections: in
             worker.stop()
     received = sink.stats()
     elapsed = outcome["last_sent"] - first_enqueue
+    from mailing.mailings.selectors import mailing_counts, mailing_counts_mismatches
+
     return {
         "mailing": mailing, "submit_s": submit_seconds, "elapsed_s": elapsed, "rate": n / elapsed,
         "cpu_ms": cpu * 1000 / n, "memory_mb": memory_mb, "statuses": outcome["statuses"],
         "received": received, "screens": observed,
+        # The counts the database kept while the workers wrote, against a full count.
+        "counts": mailing_counts(mailing), "count_mismatches": mailing_counts_mismatches(mailing),
         "ok": received["messages"] == n and received["distinct_recipients"] == n
         and outcome["statuses"].get("sent") == n,
     }
@@ -290,6 +294,13 @@ def print_report(args, r: dict) -> None:
     for name, p in (("pipeline 0 ms", p0), ("pipeline slow", p20)):
         if not p["ok"]:
             print(f"  {name}: statuses {p['statuses']}, sink {p['received']}")
+    print("kept recipient counts equal a full count of the recipients: " + ", ".join(
+        f"pipeline {label} {'yes' if not p['count_mismatches'] else 'NO'} "
+        f"({p['counts']['sent']:,} sent of {p['counts']['total']:,})"
+        for label, p in (("0 ms", p0), (f"{args.delay_ms:g} ms", p20))))
+    for label, p in (("0 ms", p0), (f"{args.delay_ms:g} ms", p20)):
+        if p["count_mismatches"]:
+            print(f"  pipeline {label}: (kept, counted) by status {p['count_mismatches']}")
 
 
 def main() -> int:

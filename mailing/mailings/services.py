@@ -18,7 +18,8 @@ S = Message.Status
 
 
 def _bulk_insert(model, names: tuple[str, ...], rows: list[tuple], **shared) -> None:
-    """INSERT many rows with one executemany, without a model instance per row.
+    """INSERT many rows at once, without a model instance per row: COPY on PostgreSQL, one
+    executemany on SQLite.
 
     Each row gives the values of the columns `names` (attribute names, e.g. "message_id");
     `shared` gives values common to every row, and any other column gets its field's default.
@@ -42,17 +43,27 @@ def _bulk_insert(model, names: tuple[str, ...], rows: list[tuple], **shared) -> 
                 for name, f in fields.items() if name not in names}
     columns = [*names, *constant]
     quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 (names from the model)
-           f"({', '.join(quote(fields[name].column) for name in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    table = (f"{quote(model._meta.db_table)} "
+             f"({', '.join(quote(fields[name].column) for name in columns)})")
     converters = [fields[name].get_db_prep_save for name in names]
     tail = tuple(constant.values())
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, [
-                (*(convert(value, connection) for convert, value in zip(converters, row,
+
+    def converted(chunk):
+        return ((*(convert(value, connection) for convert, value in zip(converters, row,
                                                                         strict=True)), *tail)
-                for row in rows[start:start + 5000]])
+                for row in chunk)
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One COPY, streamed: PostgreSQL parses and inserts it as one statement (its
+            # triggers run once), where executemany sent one INSERT per row.
+            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:  # noqa: S608
+                for row in converted(rows):
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, list(converted(rows[start:start + 5000])))
 
 
 def _enqueue_after_commit(account: SendingAccount, mailing: Mailing | None = None) -> None:

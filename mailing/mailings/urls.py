@@ -2,19 +2,20 @@
 
 from django.urls import path
 
-from mailing.mailings import views
+from mailing.mailings import views, views_live
 
 app_name = "mailings"
 urlpatterns = [
     path("", views.mailing_list, name="mailing_list"),
     path("new/", views.mailing_compose, name="mailing_compose"),
-    path("audience-count/", views.mailing_audience_count, name="mailing_audience_count"),
+    path("audience-count/", views_live.mailing_audience_count, name="mailing_audience_count"),
     path("<int:pk>/", views.mailing_detail, name="mailing_detail"),
     path("<int:pk>/edit/", views.mailing_compose, name="mailing_edit"),
     path("<int:pk>/test/", views.mailing_test, name="mailing_test"),
     path("<int:pk>/send/", views.mailing_send, name="mailing_send"),
     path("<int:pk>/schedule/", views.mailing_schedule, name="mailing_schedule"),
     path("<int:pk>/progress/", views.mailing_progress, name="mailing_progress"),
+    path("<int:pk>/picture/", views_live.mailing_picture, name="mailing_picture"),
     path("<int:pk>/export.csv", views.mailing_export, name="mailing_export"),
     path("<int:pk>/messages/<int:message_pk>/", views.message_detail, name="message_detail"),
     path("<int:pk>/messages/<int:message_pk>/resend/", views.message_resend,

@@ -18,12 +18,11 @@ from django.views.decorators.http import require_POST
 from eduka.decorators import permission_required
 from eduka.ratelimit import too_many
 from mailing.engine.quotas import quota_forecast, waiting_for_quota
-from mailing.mailings import charts, scheduling
+from mailing.mailings import scheduling
 from mailing.mailings import selectors as selectors_mailings
 from mailing.mailings import services as submission
 from mailing.mailings.audience import Audience, resolve
 from mailing.mailings.forms import (
-    AudienceForm,
     MailingForm,
     MailingTemplateForm,
     RecipientFilterForm,
@@ -104,23 +103,6 @@ def mailing_compose(request, pk=None):
         "chosen_template": template, "variables": _variables()})
 
 
-@require_POST
-@permission_required(SEND)
-def mailing_audience_count(request):
-    """The compose page's live count: the audience being chosen, resolved as the confirm page
-    will resolve it, as an HTML fragment."""
-    form = AudienceForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(status=400)
-    account = selectors.accounts_user_may_send_from(request.user).filter(
-        pk=int(request.POST["account"]) if request.POST.get("account", "").isdigit() else 0
-    ).first()
-    mode = form.cleaned_data["mode"]
-    plan = resolve(Audience.from_json(form.audience()), mode)
-    summary = plan.summary(mode, account.max_bcc_recipients if account else 100)
-    return render(request, "mailing/includes/audience_count.html", {"summary": summary})
-
-
 def _variables():
     from mailing.mailings.templating import VARIABLES
 
@@ -142,13 +124,16 @@ def mailing_detail(request, pk):
     query = request.GET.copy()
     query.pop("page", None)
     counts = selectors_mailings.mailing_counts(mailing)
+    paginator = Paginator(recipients, 50)
+    if not search and not reason:
+        # The kept counts say how long the list is: no COUNT over the mailing's recipients.
+        paginator.count = counts.get(status, 0) if status else counts["total"]
     return render(request, "mailing/mailing_detail.html", {
         "mailing": mailing, "counts": counts,
         "status_label": selectors_mailings.mailing_status_label(mailing, counts),
-        "timeline": charts.timeline_svg(mailing), "reasons": charts.failure_reasons(mailing),
         "quota_wait": mailing.status in (Mailing.Status.QUEUED, Mailing.Status.SENDING)
         and waiting_for_quota(mailing.account),
-        "page": Paginator(recipients, 50).get_page(request.GET.get("page")),
+        "page": paginator.get_page(request.GET.get("page")),
         "filters": filters, "query": query.urlencode(),
         "can_act": selectors.accounts_user_may_send_from(request.user).filter(
             pk=mailing.account_id).exists()})

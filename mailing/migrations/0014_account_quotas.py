@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailing', '0011_application_access'),
+        ('mailing', '0012_recipient_counts'),
     ]
 
     operations = [

@@ -296,3 +296,30 @@ def test_it_fails_with_the_reason_a_mailing_saved_before_a_stricter_template_rul
     failed = Recipient.objects.get(mailing=mailing)
     assert failed.status == S.FAILED and "2" in failed.smtp_text
     assert sink.received == []
+
+
+def test_it_stores_submitted_rows_exactly_as_written(secretary, school, sink,
+                                                     django_capture_on_commit_callbacks):
+    """Submission writes rows in bulk (COPY on PostgreSQL): text with the characters COPY
+    escapes, JSON contexts and the shared values come back as given."""
+    from tests.factories import make_class, make_guardian, make_student
+
+    awkward = "O'Brien \\ Dupont\t\"Jr\"\nNuñez"
+    school_class = make_class("6e B")
+    guardian = make_guardian(first_name="Zoé", last_name=awkward, email="zoe@example.org")
+    make_student(school_class, guardians=[guardian], first_name="Élise", last_name=awkward)
+    SuppressedAddress.objects.create(email="gone@example.org", reason="5.1.1 \\ gone\tfor good")
+    account = make_account(sink)
+    mailing = make_mailing(account, secretary, audience={"class_ids": [school_class.pk],
+                                                         "addresses": ["gone@example.org"]})
+    _submit(mailing, django_capture_on_commit_callbacks)
+    message = Message.objects.get(mailing=mailing)
+    assert (message.context["eleve"]["nom"], message.context["parent"]["nom"]) == (awkward,
+                                                                                   awkward)
+    assert (message.status, message.priority, message.account_id) == (S.QUEUED, 5, account.pk)
+    assert message.created_at is not None and message.attempts == 0
+    sent = Recipient.objects.get(mailing=mailing, status=S.QUEUED)
+    assert (sent.email, sent.message_id) == ("zoe@example.org", message.pk)
+    assert awkward in sent.name and awkward in sent.student_name
+    skipped = Recipient.objects.get(mailing=mailing, status=S.SKIPPED)
+    assert (skipped.message_id, skipped.smtp_text) == (None, "5.1.1 \\ gone\tfor good")

@@ -6,10 +6,12 @@ import time
 from collections import Counter
 
 import pytest
+from django.db import connection
 
 from mailing.engine import recover_expired
+from mailing.mailings.selectors import mailing_counts, mailing_counts_mismatches
 from mailing.mailings.services import mailing_submit
-from mailing.models import Mailing, Message, Recipient
+from mailing.models import Mailing, Message, Recipient, RecipientCount
 from mailing.tasks import enqueue_account
 from tests.mailing.conftest import make_account, make_mailing
 from tests.workers import running_worker
@@ -98,3 +100,37 @@ def test_it_loses_nothing_and_sends_nothing_twice_when_a_worker_is_killed(
             assert status == S.UNCERTAIN and received[email] <= 1
     assert max(received.values()) == 1
     print(f"killed after {killed_at} messages; uncertain: {uncertain}")
+
+
+def test_it_keeps_the_counts_exact_while_workers_record_at_once(
+        tmp_path, smtp_server_factory, secretary, school, queues):
+    """As in the benchmark: several workers, several connections each, one account. Every
+    look at the mailing while it sends finds the kept counts equal to a count of the
+    recipients (on PostgreSQL each connection writes its own count rows)."""
+    addresses = _addresses(400)
+    refused = {address: "550 5.1.1 User unknown" for address in addresses[::40]}
+    sink = smtp_server_factory(latency=0.002, refuse_recipients=refused)
+    account = make_account(sink, max_connections=4)
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN, subject="x",
+                           body="y", audience={"addresses": addresses})
+    env = {**queues, "MAILING_BATCH_SIZE": "10"}
+    looks = []
+    with running_worker(tmp_path / "w1", concurrency=2, shared_broker=tmp_path, extra_env=env,
+                        queues=",".join(queues.values())), \
+            running_worker(tmp_path / "w2", concurrency=2, shared_broker=tmp_path,
+                           extra_env=env, queues=",".join(queues.values())):
+        mailing_submit(mailing=mailing)
+        enqueue_account(account.pk)
+
+        def finished():
+            looks.append(mailing_counts_mismatches(mailing))
+            return not Recipient.objects.filter(mailing=mailing, status__in=[
+                S.QUEUED, S.SENDING, S.DEFERRED]).exists()
+
+        _wait(finished, 90, "the workers did not finish the mailing")
+    assert len(looks) > 3 and all(look == {} for look in looks), looks
+    assert mailing_counts_mismatches(mailing) == {}
+    counts = mailing_counts(mailing)
+    assert (counts["total"], counts["sent"], counts["failed"]) == (400, 390, 10)
+    if connection.vendor == "postgresql":  # the connections did write rows of their own
+        assert RecipientCount.objects.filter(mailing=mailing).values("shard").distinct().count() > 1

@@ -8,6 +8,7 @@ import pytest
 
 from mailing.engine import send_account_work
 from mailing.mailings.rendering import verp_address
+from mailing.mailings.selectors import mailing_counts, mailing_counts_mismatches
 from mailing.models import ApplicationAccess, Mailing, Recipient, SubmittedMessage
 from mailing.tracking.inbound import inbound_controller
 from tests.mailing.samples import sample
@@ -113,6 +114,8 @@ def test_a_suppressed_address_is_skipped_with_its_reason(submission, client_tls,
     assert (skipped.status, skipped.smtp_text) == (S.SKIPPED, "5.1.1 user unknown")
     send_account_work(skipped.mailing.account_id)
     assert [m.rcpt_tos for m in relay.received] == [["ok@example.org"]]
+    assert mailing_counts_mismatches(skipped.mailing) == {}  # stored through bulk_create
+    assert mailing_counts(skipped.mailing)["skipped"] == 1
 
 
 def test_the_same_message_sent_again_after_a_lost_answer_is_stored_once(
