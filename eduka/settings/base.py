@@ -270,6 +270,33 @@ SMTP_TEST_TIMEOUT = env.float("SMTP_TEST_TIMEOUT", default=15.0)
 # ranges) listed here: any other port would let an account probe other services.
 SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS", default=[])
 
+# OAuth2 sign-in of external accounts at Microsoft 365 and Google (SMTP with XOAUTH2, issue
+# #12). The platform's own app registration at each provider: without a client id the
+# provider's button is not offered. Both providers redirect to one callback,
+# SITE_URL + /configuration/accounts/oauth/callback/, to register with them. The endpoints
+# are settings so that tests (and a sovereign cloud) point them elsewhere.
+OAUTH_MICROSOFT_CLIENT_ID = env.str("OAUTH_MICROSOFT_CLIENT_ID", default="")
+OAUTH_MICROSOFT_CLIENT_SECRET = env_secret("OAUTH_MICROSOFT_CLIENT_SECRET", default="")
+# "organizations" lets any school's work account sign in; a tenant id restricts to one.
+OAUTH_MICROSOFT_TENANT = env.str("OAUTH_MICROSOFT_TENANT", default="organizations")
+OAUTH_MICROSOFT_AUTHORIZE_URL = env.str(
+    "OAUTH_MICROSOFT_AUTHORIZE_URL",
+    default="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize")
+OAUTH_MICROSOFT_TOKEN_URL = env.str(
+    "OAUTH_MICROSOFT_TOKEN_URL",
+    default="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+OAUTH_GOOGLE_CLIENT_ID = env.str("OAUTH_GOOGLE_CLIENT_ID", default="")
+OAUTH_GOOGLE_CLIENT_SECRET = env_secret("OAUTH_GOOGLE_CLIENT_SECRET", default="")
+OAUTH_GOOGLE_AUTHORIZE_URL = env.str("OAUTH_GOOGLE_AUTHORIZE_URL",
+                                     default="https://accounts.google.com/o/oauth2/v2/auth")
+OAUTH_GOOGLE_TOKEN_URL = env.str("OAUTH_GOOGLE_TOKEN_URL",
+                                 default="https://oauth2.googleapis.com/token")
+# An access token is refreshed when it has less than this many seconds left, so that a
+# connection opened with it authenticates well before it expires.
+OAUTH_REFRESH_MARGIN_SECONDS = env.int("OAUTH_REFRESH_MARGIN_SECONDS", default=300)
+# Timeout of each call to a token endpoint (seconds).
+OAUTH_HTTP_TIMEOUT = env.float("OAUTH_HTTP_TIMEOUT", default=10.0)
+
 # The sending engine (see mailing/engine/ and docs in the README).
 MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=60)
 MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=50)
