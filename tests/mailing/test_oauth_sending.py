@@ -2,6 +2,7 @@
 that accepts only currently valid tokens, refresh before expiry (one for all workers), and a
 revoked grant that pauses the account until "Reconnecter"."""
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -65,8 +66,9 @@ def test_the_test_button_works_with_a_signed_in_account(account, admin_client,
 
 @pytest.mark.django_db
 def test_it_refreshes_the_token_before_it_expires_without_a_failed_send(
-        xoauth2_smtp_server, admin_client, oauth_server, secretary, settings,
+        xoauth2_smtp_server, admin_client, oauth_server, secretary, settings, caplog,
         django_capture_on_commit_callbacks):
+    caplog.set_level(logging.DEBUG)  # authlib, requests, urllib3 and ours: no token in any
     oauth_server.access_ttl = 2
     settings.OAUTH_REFRESH_MARGIN_SECONDS = 1
     account = make_account(xoauth2_smtp_server, allow_plain_auth=True)
@@ -83,6 +85,8 @@ def test_it_refreshes_the_token_before_it_expires_without_a_failed_send(
     assert xoauth2_smtp_server.refused_tokens == []
     account.refresh_from_db()
     assert account.oauth_access_expires_at > timezone.now() and not account.paused_reason
+    assert "renewed" in caplog.text
+    assert not any(token in caplog.text for token in oauth_server.issued_tokens())
 
 
 @pytest.mark.django_db(transaction=True)
