@@ -166,3 +166,32 @@ def test_a_sign_in_started_by_another_administrator_is_refused(
     assert "pas été commencée depuis cette session" in response.content.decode()
     account.refresh_from_db()
     assert not account.uses_oauth
+
+
+def test_it_shows_the_providers_refusal_when_consent_is_denied(admin_client, account,
+                                                               oauth_server):
+    state = authorize_query(start(admin_client, account))["state"]
+    response = admin_client.get(
+        reverse("mailing:account_oauth_callback"),
+        {"state": state, "error": "access_denied",
+         "error_description": "AADSTS65004: User declined to consent to access the app."},
+        follow=True)
+    assert "Microsoft a refusé la connexion : AADSTS65004" in response.content.decode()
+    account.refresh_from_db()
+    assert not account.uses_oauth
+
+
+def test_a_signed_in_account_saves_without_a_password(admin_client, account, oauth_server):
+    sign_in(admin_client, account)
+    account.refresh_from_db()
+    refresh_token = account.oauth_refresh_token
+    form = {"name": "Office 365 renamed", "kind": "external", "sender_name": "Secrétariat",
+            "from_email": account.from_email, "smtp_host": account.smtp_host,
+            "security": "none", "smtp_port": account.smtp_port, "username": account.username,
+            "max_bcc_recipients": 100, "send_delay": "0", "max_connections": 4,
+            "allow_plain_auth": "on", "is_active": "on"}
+    response = admin_client.post(reverse("mailing:account_edit", args=[account.pk]), form)
+    assert response.status_code == 302, response.context["form"].errors
+    account.refresh_from_db()
+    assert account.name == "Office 365 renamed"
+    assert account.oauth_refresh_token == refresh_token and account.uses_oauth
