@@ -270,6 +270,33 @@ SMTP_TEST_TIMEOUT = env.float("SMTP_TEST_TIMEOUT", default=15.0)
 # ranges) listed here: any other port would let an account probe other services.
 SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS", default=[])
 
+# OAuth2 sign-in of external accounts at Microsoft 365 and Google (SMTP with XOAUTH2, issue
+# #12). The platform's own app registration at each provider: without a client id the
+# provider's button is not offered. Both providers redirect to one callback,
+# SITE_URL + /configuration/accounts/oauth/callback/, to register with them. The endpoints
+# are settings so that tests (and a sovereign cloud) point them elsewhere.
+OAUTH_MICROSOFT_CLIENT_ID = env.str("OAUTH_MICROSOFT_CLIENT_ID", default="")
+OAUTH_MICROSOFT_CLIENT_SECRET = env_secret("OAUTH_MICROSOFT_CLIENT_SECRET", default="")
+# "organizations" lets any school's work account sign in; a tenant id restricts to one.
+OAUTH_MICROSOFT_TENANT = env.str("OAUTH_MICROSOFT_TENANT", default="organizations")
+OAUTH_MICROSOFT_AUTHORIZE_URL = env.str(
+    "OAUTH_MICROSOFT_AUTHORIZE_URL",
+    default="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize")
+OAUTH_MICROSOFT_TOKEN_URL = env.str(
+    "OAUTH_MICROSOFT_TOKEN_URL",
+    default="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+OAUTH_GOOGLE_CLIENT_ID = env.str("OAUTH_GOOGLE_CLIENT_ID", default="")
+OAUTH_GOOGLE_CLIENT_SECRET = env_secret("OAUTH_GOOGLE_CLIENT_SECRET", default="")
+OAUTH_GOOGLE_AUTHORIZE_URL = env.str("OAUTH_GOOGLE_AUTHORIZE_URL",
+                                     default="https://accounts.google.com/o/oauth2/v2/auth")
+OAUTH_GOOGLE_TOKEN_URL = env.str("OAUTH_GOOGLE_TOKEN_URL",
+                                 default="https://oauth2.googleapis.com/token")
+# An access token is refreshed when it has less than this many seconds left, so that a
+# connection opened with it authenticates well before it expires.
+OAUTH_REFRESH_MARGIN_SECONDS = env.int("OAUTH_REFRESH_MARGIN_SECONDS", default=300)
+# Timeout of each call to a token endpoint (seconds).
+OAUTH_HTTP_TIMEOUT = env.float("OAUTH_HTTP_TIMEOUT", default=10.0)
+
 # The sending engine (see mailing/engine/ and docs in the README).
 MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=60)
 MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=50)
@@ -391,41 +418,12 @@ MAILING_QUOTA_DAY_SECONDS = env.int("MAILING_QUOTA_DAY_SECONDS", default=24 * 36
 # work back, and beat's sweep picks it up when the quota allows.
 MAILING_QUOTA_MAX_SLEEP = env.float("MAILING_QUOTA_MAX_SLEEP", default=5.0)
 
-# The submission server for other applications (`manage.py run_submission_smtp`, Pronote…):
-# STARTTLS on SUBMISSION_SMTP_PORT, implicit TLS on SUBMISSION_SMTPS_PORT when set, with the
-# certificate and key in these files (PEM; in development a self-signed pair is made under
-# var/ when none is given). What administrators are told to type: SUBMISSION_PUBLIC_HOST and
-# SUBMISSION_PUBLIC_PORT.
-SUBMISSION_SMTP_HOST = env.str("SUBMISSION_SMTP_HOST", default="127.0.0.1")
-SUBMISSION_SMTP_PORT = env.int("SUBMISSION_SMTP_PORT", default=2587)
-SUBMISSION_SMTPS_PORT = env.int("SUBMISSION_SMTPS_PORT", default=0)
-SUBMISSION_TLS_CERT_FILE = env.str("SUBMISSION_TLS_CERT_FILE", default="")
-SUBMISSION_TLS_KEY_FILE = env.str("SUBMISSION_TLS_KEY_FILE", default="")
-SUBMISSION_SMTP_HOSTNAME = env.str("SUBMISSION_SMTP_HOSTNAME", default="") or None
+# The submission server for other applications (`manage.py run_submission_smtp`): its
+# settings are in settings/submission.py; what administrators are told to type is here.
+from .submission import *  # noqa: E402, F403
+
 SUBMISSION_PUBLIC_HOST = env.str("SUBMISSION_PUBLIC_HOST",
                                  default=f"smtp.{INTEGRATED_MAIL_DOMAIN}")
-SUBMISSION_PUBLIC_PORT = env.int("SUBMISSION_PUBLIC_PORT", default=587)
-# One message: its size (552 beyond) and its envelope recipients (452 beyond).
-SUBMISSION_MAX_BYTES = env.int("SUBMISSION_MAX_BYTES", default=25 * 1024 * 1024)
-SUBMISSION_MAX_RECIPIENTS = env.int("SUBMISSION_MAX_RECIPIENTS", default=100)
-# Per application access: beyond either, 451 4.7.1 and the application retries later.
-SUBMISSION_MESSAGES_PER_MINUTE = env.int("SUBMISSION_MESSAGES_PER_MINUTE", default=600)
-SUBMISSION_RECIPIENTS_PER_HOUR = env.int("SUBMISSION_RECIPIENTS_PER_HOUR", default=10000)
-# Wrong passwords, per client address over SUBMISSION_AUTH_WINDOW seconds: past
-# SUBMISSION_AUTH_FREE_FAILURES each answer waits longer (1, 2, 4… s, at most 30), and at
-# SUBMISSION_AUTH_MAX_FAILURES the address gets 421 for SUBMISSION_AUTH_BLOCK_SECONDS.
-SUBMISSION_AUTH_FREE_FAILURES = env.int("SUBMISSION_AUTH_FREE_FAILURES", default=3)
-SUBMISSION_AUTH_MAX_FAILURES = env.int("SUBMISSION_AUTH_MAX_FAILURES", default=10)
-SUBMISSION_AUTH_WINDOW = env.int("SUBMISSION_AUTH_WINDOW", default=900)
-SUBMISSION_AUTH_BLOCK_SECONDS = env.int("SUBMISSION_AUTH_BLOCK_SECONDS", default=900)
-SUBMISSION_MAX_CONNECTIONS_PER_IP = env.int("SUBMISSION_MAX_CONNECTIONS_PER_IP", default=20)
-SUBMISSION_CONNECTIONS_PER_MINUTE_PER_IP = env.int("SUBMISSION_CONNECTIONS_PER_MINUTE_PER_IP",
-                                                   default=120)
-# Development only (settings/dev.py): without certificate files, make a self-signed pair.
-SUBMISSION_SELF_SIGNED = False
-SUBMISSION_SMTP_TIMEOUT = env.int("SUBMISSION_SMTP_TIMEOUT", default=300)
-# On SIGTERM: how long messages being stored may take before the server stops anyway.
-SUBMISSION_DRAIN_SECONDS = env.int("SUBMISSION_DRAIN_SECONDS", default=30)
 
 # Replies forwarded per integrated account per hour; beyond it replies are held for the school
 # to read on the "Replies held" page (a flood, or a loop we did not recognise, cannot turn the

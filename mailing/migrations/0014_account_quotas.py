@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailing', '0012_recipient_counts'),
+        ('mailing', '0013_account_oauth'),
     ]
 
     operations = [

@@ -30,6 +30,10 @@ class SendingAccount(models.Model):
         SSL = "ssl", _("SSL")
         TLS = "tls", _("TLS (STARTTLS)")
 
+    class OAuthProvider(models.TextChoices):
+        MICROSOFT = "microsoft", "Microsoft"
+        GOOGLE = "google", "Google"
+
     DEFAULT_PORTS = {Security.NONE: 25, Security.SSL: 465, Security.TLS: 587}
 
     name = models.CharField(_("account"), max_length=100,
@@ -55,6 +59,15 @@ class SendingAccount(models.Model):
     username = models.CharField(_("user name"), max_length=254, blank=True)
     password = EncryptedTextField(_("password"), blank=True)
     reply_to = models.EmailField(_("reply-to address"), blank=True)
+    # Signed in with Microsoft or Google (OAuth2): AUTH XOAUTH2 with an access token instead
+    # of the password; `username` is then the mailbox the administrator signed in as. Both
+    # tokens are secrets, encrypted like the password and never shown.
+    oauth_provider = models.CharField(_("signed in with"), max_length=20, blank=True,
+                                      choices=OAuthProvider.choices, editable=False)
+    oauth_refresh_token = EncryptedTextField(blank=True, editable=False)
+    oauth_access_token = EncryptedTextField(blank=True, editable=False)
+    oauth_access_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    oauth_connected_at = models.DateTimeField(null=True, blank=True, editable=False)
     max_bcc_recipients = models.PositiveIntegerField(
         _("maximum BCC recipients"), default=100,
         validators=[MinValueValidator(1), MaxValueValidator(10000)],
@@ -151,6 +164,15 @@ class SendingAccount(models.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password)
+
+    @property
+    def uses_oauth(self) -> bool:
+        return bool(self.oauth_provider)
+
+    @property
+    def oauth_grant_unreadable(self) -> bool:
+        """The stored grant was encrypted with a key no longer configured: sign in again."""
+        return is_unreadable(self.oauth_refresh_token)
 
     @property
     def password_unreadable(self) -> bool:

@@ -144,7 +144,9 @@ class SendingAccountForm(forms.ModelForm):
             self._clean_external(cleaned)
         elif kind == SendingAccount.Kind.INTEGRATED:
             self._clean_integrated(cleaned)
-        if cleaned.get("username") and not (password or self.instance.has_password):
+        # An account signed in with Microsoft or Google authenticates with a token instead.
+        if cleaned.get("username") and not (password or self.instance.has_password
+                                            or self.instance.uses_oauth):
             self.add_error("password", forms.ValidationError(
                 _("Enter the password that goes with this user name."), code="required"))
         return cleaned

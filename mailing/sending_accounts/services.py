@@ -11,12 +11,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
+from mailing.engine.channel import DeliveryFailure
 from mailing.models import SendingAccount
+from mailing.sending_accounts.oauth.tokens import access_token
 from mailing.sending_accounts.smtp import ConnectionSettings, ErrorKind, SMTPConnection, SMTPFailure
 
 
 def account_connection_settings(account: SendingAccount, *,
                                 timeout: float | None = None) -> ConnectionSettings:
+    """How to connect as the account. For an account signed in with Microsoft or Google this
+    asks for a valid access token (refreshed if it expires soon), so it may raise the token
+    endpoint's OAuthFailure: call it where a DeliveryFailure is handled."""
+    oauth_token = ""
+    if account.kind == SendingAccount.Kind.EXTERNAL and account.uses_oauth:
+        oauth_token = access_token(account)
     if account.kind == SendingAccount.Kind.INTEGRATED:
         host, port = settings.INTEGRATED_RELAY_HOST, settings.INTEGRATED_RELAY_PORT
         security = {"starttls": "tls", "ssl": "ssl", "none": "none"}.get(
@@ -29,7 +37,8 @@ def account_connection_settings(account: SendingAccount, *,
         pinned = account.pinned_certificate
     return ConnectionSettings(
         host=host, port=port or SendingAccount.DEFAULT_PORTS.get(security, 25),
-        security=security, username=account.username, password=account.password,
+        security=security, username=account.username,
+        password="" if oauth_token else account.password, oauth_token=oauth_token,
         allow_plain_auth=account.allow_plain_auth, pinned_certificate=pinned,
         timeout=timeout or settings.SMTP_TIMEOUT, operator_configured=operator_configured,
     )
@@ -93,6 +102,19 @@ HINTS = {
 }
 
 
+OAUTH_AUTHENTICATION_HINT = gettext_lazy(
+    "The provider no longer accepts this account's sign-in (revoked, expired, or the "
+    "mailbox's password changed), or SMTP sending is not enabled for the mailbox: click "
+    "“Reconnect” and sign in again.")
+
+
+def failure_hint(account: SendingAccount, kind: ErrorKind) -> str:
+    """What to do about a failure, in the administrator's words."""
+    if kind == ErrorKind.AUTHENTICATION and account.uses_oauth:
+        return str(OAUTH_AUTHENTICATION_HINT)
+    return str(HINTS.get(kind, ""))
+
+
 @dataclass
 class TestOutcome:
     ok: bool
@@ -141,12 +163,12 @@ def send_now(*, account: SendingAccount, payload: bytes, envelope_from: str,
             code, text = result.refused[to_email]
             raise SMTPFailure(ErrorKind.PERMANENT, text, code)
         return TestOutcome(ok=True, server_reply=result.reply)
-    except SMTPFailure as failure:
-        if account.password_unreadable:
+    except DeliveryFailure as failure:  # SMTP, or the token endpoint (OAuth2 accounts)
+        if account.password_unreadable and not account.uses_oauth:
             # Not the server's refusal: no server was asked. The message says what to do.
             return TestOutcome(ok=False, server_reply=failure.server_reply)
         return TestOutcome(ok=False, server_reply=failure.server_reply,
-                           hint=str(HINTS.get(failure.kind, "")))
+                           hint=failure_hint(account, failure.kind))
 
 
 def account_test(*, account: SendingAccount, to_email: str) -> TestOutcome:

@@ -49,6 +49,9 @@ class ConnectionSettings:
     security: str  # "none" | "ssl" | "tls"
     username: str = ""
     password: str = field(default="", repr=False)
+    # Set for an account signed in with Microsoft or Google: AUTH XOAUTH2 with this access
+    # token (for `username`, the mailbox) instead of the password.
+    oauth_token: str = field(default="", repr=False)
     allow_plain_auth: bool = False
     pinned_certificate: str = ""
     timeout: float = 30.0
@@ -140,7 +143,8 @@ class SMTPConnection:
         if not config.host:
             # e.g. an integrated account while INTEGRATED_RELAY_HOST is not set on the platform.
             raise SMTPFailure(ErrorKind.POLICY, "No SMTP server is configured for this account.")
-        if config.username and isinstance(config.password, UnreadableSecret):
+        if (config.username and not config.oauth_token
+                and isinstance(config.password, UnreadableSecret)):
             raise SMTPFailure(ErrorKind.AUTHENTICATION, unreadable_password_message())
         # Everything below is classified: whatever fails while building the connection (a
         # malformed pin, an unknown name, a peer that is not an SMTP server) ends as an
@@ -182,7 +186,10 @@ class SMTPConnection:
                     raise SMTPFailure(
                         ErrorKind.TLS,
                         "Refusing to send the password over an unencrypted connection.")
-                self._authenticate(config.username, config.password)
+                if config.oauth_token:
+                    self._authenticate_xoauth2(config.username, config.oauth_token)
+                else:
+                    self._authenticate(config.username, config.password)
         except SMTPFailure:
             self.close()
             raise
@@ -206,6 +213,24 @@ class SMTPConnection:
         if hashlib.sha256(der).hexdigest() != expected:
             raise SMTPFailure(ErrorKind.CERTIFICATE,
                               "The server's certificate is not the pinned certificate.")
+
+    @sensitive_variables("access_token", "blob")
+    def _authenticate_xoauth2(self, username: str, access_token: str) -> None:
+        """SASL XOAUTH2 (Microsoft, Google): `user=…^Aauth=Bearer …^A^A`, once. A refused
+        token first gets a 334 challenge carrying the error (JSON); the client answers with
+        an empty line and the server then says 535."""
+        smtp = self.smtp
+        mechanisms = smtp.esmtp_features.get("auth", "").upper().split()
+        if "XOAUTH2" not in mechanisms:
+            raise SMTPFailure(ErrorKind.AUTHENTICATION, _(
+                "The server does not offer sign-in with OAuth2 (AUTH XOAUTH2)."))
+        blob = base64.b64encode(
+            f"user={username}\x01auth=Bearer {access_token}\x01\x01".encode()).decode("ascii")
+        code, response = smtp.docmd("AUTH", f"XOAUTH2 {blob}")
+        if code == 334:
+            code, response = smtp.docmd("")
+        if code not in (235, 503):
+            raise smtplib.SMTPAuthenticationError(code, response)
 
     @sensitive_variables("password", "token")
     def _authenticate(self, username: str, password: str) -> None:

@@ -4,6 +4,7 @@ from django.urls import path
 
 from mailing.automated import views as views_system_mail
 from mailing.sending_accounts import views
+from mailing.sending_accounts.oauth import views as views_oauth
 from mailing.submission import views as views_applications
 from mailing.tracking import views as views_suppression
 
@@ -16,6 +17,11 @@ urlpatterns = [
     path("accounts/<int:pk>/test/", views.account_test, name="account_test"),
     path("accounts/<int:pk>/delete/", views.account_delete, name="account_delete"),
     path("accounts/<int:pk>/resume/", views.account_resume, name="account_resume"),
+    path("accounts/<int:pk>/oauth/<slug:provider_key>/", views_oauth.account_oauth_start,
+         name="account_oauth_start"),
+    # The one redirect URI registered at Microsoft and Google (see the README).
+    path("accounts/oauth/callback/", views_oauth.account_oauth_callback,
+         name="account_oauth_callback"),
     path("accounts/<int:pk>/applications/new/",
          views_applications.application_access_create, name="application_access_create"),
     path("accounts/<int:pk>/applications/<int:access_pk>/revoke/",

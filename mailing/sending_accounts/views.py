@@ -20,6 +20,7 @@ from mailing.sending_accounts.forms import (
     SendingAccountForm,
     UserAccountsForm,
 )
+from mailing.sending_accounts.oauth.providers import available_providers
 from mailing.sending_accounts.presets import PRESETS, preset_fields, preset_for_host
 from mailing.submission import selectors as applications
 from mailing.submission.credentials import access_may_be_created
@@ -43,6 +44,7 @@ def account_page(request, account, form=None, *, access_form=None):
               "note": str(preset.note)} for key, preset in PRESETS.items()}}
     if account and account.kind == SendingAccount.Kind.EXTERNAL:
         context["preset"] = preset_for_host(account.smtp_host)
+        context["oauth_providers"] = available_providers()
     if account and account.pk:
         context["users_form"] = AccountUsersForm(initial={"users": account.users.all()})
         context["test_form"] = AccountTestForm(initial={"to_email": request.user.email})

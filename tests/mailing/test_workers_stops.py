@@ -139,6 +139,7 @@ def test_it_accounts_for_every_recipient_whatever_the_stop_and_the_drop(
             _wait(lambda a=addresses, m=moment: sum(_copies(server, a)[0].values()) >= m, 60,
                   f"{action}: sending did not start")
             resent = set()
+            finished_first = False
             if action == "pause":
                 mailing_pause(mailing=mailing)
                 time.sleep(2)  # what was in flight is recorded
@@ -152,6 +153,9 @@ def test_it_accounts_for_every_recipient_whatever_the_stop_and_the_drop(
                 mailing_resume(mailing=mailing)
             elif action == "cancel":
                 mailing_cancel(mailing=mailing)
+                # On a slow machine the workers may finish before the cancel: a mailing done
+                # first stays done (there was nothing left to stop).
+                finished_first = Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.DONE
             _settle(mailing, account)
             server.chaos = None
             if action == "retry_failed":
@@ -169,7 +173,8 @@ def test_it_accounts_for_every_recipient_whatever_the_stop_and_the_drop(
             summary[action] = _check_invariant(secretary_client, server, mailing, addresses,
                                                resent)
             mailing.refresh_from_db()
-            expected = Mailing.Status.CANCELLED if action == "cancel" else Mailing.Status.DONE
+            expected = (Mailing.Status.CANCELLED if action == "cancel" and not finished_first
+                        else Mailing.Status.DONE)
             assert mailing.status == expected, (action, mailing.status)
     print("drops:", Counter(server.chaos_log))
     for action, fates in summary.items():
