@@ -18,6 +18,11 @@ def serve(controller, *, host: str, port: int, started, announce: str) -> None:
     except started as error:
         raise CommandError(f"Cannot listen on {host}:{port}: {error}") from error
     print(announce, flush=True)
+    wait_for_stop(controller.stop)
+
+
+def wait_for_stop(stop) -> None:
+    """Sleep until Ctrl-C or SIGTERM, then call `stop`."""
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
@@ -25,4 +30,4 @@ def serve(controller, *, host: str, port: int, started, announce: str) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        controller.stop()
+        stop()

@@ -1,17 +1,13 @@
 """`run_submission_smtp`: the submission server for other applications (Pronote…)."""
 
-import signal
 import time
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from mailing.management.serving import wait_for_stop
 from mailing.submission.server import submission_controllers
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -43,14 +39,7 @@ class Command(BaseCommand):
         ports = f"{port} (STARTTLS)" + (f" and {tls_port} (TLS)" if tls_port else "")
         self.stdout.write(f"Submission SMTP listening on {host}:{ports}")
         self.stdout.flush()
-        signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._drain(handler, controllers)
+        wait_for_stop(lambda: self._drain(handler, controllers))
 
     def _drain(self, handler, controllers) -> None:
         """Stop listening, let the messages being stored finish (their clients get their
