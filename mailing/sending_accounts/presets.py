@@ -34,7 +34,8 @@ GOOGLE_NOTE = _("Gmail accepts a password only as an “app password”, created
 MICROSOFT_NOTE = _("Microsoft 365 sends through SMTP only if “Authenticated SMTP” is enabled "
                    "for this mailbox (Microsoft 365 admin center > user > Mail > Manage email "
                    "apps). Microsoft is retiring passwords for SMTP (basic authentication) for "
-                   "all tenants: use “Se connecter avec Microsoft” on this page.")
+                   "all tenants: sign in with Microsoft (OAuth2) instead, with the button on this "
+                   "page.")
 ISP_NOTE = _("Internet providers' mailboxes are meant for personal mail: their sending limits "
              "are not published and bulk sending may get the mailbox blocked. Prefer the "
              "integrated service for mailings to many families.")
@@ -66,7 +67,8 @@ PRESETS: dict[str, Preset] = {
         "Outlook.com / Hotmail", "smtp-mail.outlook.com", 587, "tls", Decimal("2"), 100,
         _("Lower than Microsoft 365 and not published: a few hundred recipients a day."),
         _("Outlook.com personal accounts need sign-in with Microsoft (OAuth2) for SMTP: "
-          "passwords are no longer accepted. Use “Se connecter avec Microsoft” on this page."),
+          "passwords are no longer accepted: sign in with Microsoft, with the button on this "
+          "page."),
         "spf.protection.outlook.com"),
     # assistance.orange.fr, "paramétrer un logiciel de messagerie": smtp.orange.fr, 465, SSL.
     "orange": Preset("Orange", "smtp.orange.fr", 465, "ssl", Decimal("2"), 50,
