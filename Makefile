@@ -35,6 +35,7 @@ $(AXE): package.json package-lock.json
 # Compiled catalogues are build products: made from the .po files at every set-up.
 messages: $(STAMP)
 	$(BIN)/pybabel compile -d locale -D django --statistics 2>&1 | grep -v '^$$' || true
+	$(BIN)/pybabel compile -d locale -D djangojs 2>&1 | grep -v "^$$" || true
 
 setup: $(STAMP) messages $(AXE)
 

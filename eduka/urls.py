@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from accounts.views import home
 
@@ -15,6 +16,10 @@ urlpatterns = [
     path("emails/", include("mailing.mailings.urls")),
     path("", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The body editor's dialogs (django-prose-editor) say their words through gettext in
+    # JavaScript: its own French catalogue, completed by ours (locale/fr/…/djangojs.po).
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["django_prose_editor"]),
+         name="javascript-catalog"),
     # The Django admin is a tool for the platform's operators, not the schools' interface.
     path("ops/admin/", admin.site.urls),
 ]

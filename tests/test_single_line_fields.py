@@ -47,15 +47,15 @@ def test_an_account_sender_name_with_a_line_break_is_refused(admin_client, char)
 def test_a_mailing_or_template_subject_with_a_line_break_is_refused(client, school, char):
     client.force_login(make_user(Profile.ADMIN))
     response = client.post(reverse("mailings:template_create"), {
-        "name": "Réunion", "subject": f"Réunion{char}Bcc: x@example.org", "body_text": "B",
-        "body_html": "", "profiles": [Profile.objects.get(code=Profile.DIRECTION).pk]})
+        "name": "Réunion", "subject": f"Réunion{char}Bcc: x@example.org",
+        "body_html": "<p>B</p>", "profiles": [Profile.objects.get(code=Profile.DIRECTION).pk]})
     assert "subject" in response.context["form"].errors
     assert not MailingTemplate.objects.exists()
     account = SendingAccount.objects.create(name="Ext", kind="external", smtp_host="h.org",
                                             from_email="ecole@h.org")
     response = client.post(reverse("mailings:mailing_compose"), {
         "account": account.pk, "mode": "per_guardian", "subject": f"Info{char}x",
-        "body_text": "B", "body_html": "", "addresses": "a@example.org"})
+        "body_html": "<p>B</p>", "addresses": "a@example.org"})
     assert "subject" in response.context["form"].errors
     assert not Mailing.objects.exists()
 

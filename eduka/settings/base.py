@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     # Login attempts limited per account and per IP (django-axes).
     "axes",
+    # The rich-text editor of message bodies (ProseMirror/Tiptap in its own static files).
+    "django_prose_editor",
     "accounts",
     "school",
     "mailing",
@@ -429,3 +431,6 @@ SUBMISSION_PUBLIC_HOST = env.str("SUBMISSION_PUBLIC_HOST",
 # to read on the "Replies held" page (a flood, or a loop we did not recognise, cannot turn the
 # relay into a spam cannon), and administrators are told once per hour.
 REPLY_FORWARD_MAX_PER_HOUR = env.int("REPLY_FORWARD_MAX_PER_HOUR", default=100)
+
+# The rich-text editor's own extension (merge variables as chips): settings/editor.py.
+from .editor import *  # noqa: E402, F403

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -39,6 +39,7 @@ class Audience:
     guardian_ids: list[int] = field(default_factory=list)
     profile_codes: list[str] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
+    user_ids: list[int] = field(default_factory=list)  # staff named one by one
 
     @classmethod
     def from_json(cls, data: dict) -> "Audience":
@@ -131,10 +132,12 @@ def _guardians(audience: Audience, students):
 
 
 def _staff(audience: Audience):
-    if not audience.profile_codes:
+    if not audience.profile_codes and not audience.user_ids:
         return []
-    return list(User.objects.filter(is_active=True, profile__code__in=audience.profile_codes)
-                .order_by("last_name", "first_name"))
+    return list(User.objects.filter(
+        Q(profile__code__in=audience.profile_codes)
+        | Q(pk__in=audience.user_ids, profile__is_staff_profile=True), is_active=True)
+        .order_by("last_name", "first_name"))
 
 
 def resolve(audience: Audience, mode: str, *, school: School | None = None) -> Plan:

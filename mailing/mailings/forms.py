@@ -12,9 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
 from eduka.validators import add_single_line, single_line
-from mailing.mailings import office_files
+from mailing.mailings import audience_search, office_files
+from mailing.mailings.audience_search import staff_users
 from mailing.mailings.charts import REASONS
-from mailing.mailings.rendering import shorten_filename
+from mailing.mailings.editor import BodyEditor, editable_body, has_content
+from mailing.mailings.rendering import sanitize_html_template, shorten_filename
 from mailing.mailings.templating import template_errors
 from mailing.models import Mailing, MailingTemplate
 from mailing.models.mailings import Status
@@ -64,16 +66,19 @@ class AudienceForm(forms.Form):
                                          "each of their guardians. Per guardian: one message "
                                          "per guardian, siblings listed. BCC: one message, "
                                          "recipients hidden, no mail merge."))
+    # Chosen with the audience picker (audience_search): hidden inputs, one per chip.
     classes = forms.ModelMultipleChoiceField(label=_("Whole classes (their guardians)"),
                                              queryset=SchoolClass.objects.all(), required=False,
-                                             widget=forms.CheckboxSelectMultiple)
+                                             widget=forms.MultipleHiddenInput)
     students = forms.ModelMultipleChoiceField(
         label=_("Chosen students (their guardians)"), required=False,
-        queryset=Student.objects.select_related("school_class"),
-        widget=forms.SelectMultiple(attrs={"size": 6}))
+        queryset=Student.objects.all(), widget=forms.MultipleHiddenInput)
     guardians = forms.ModelMultipleChoiceField(label=_("Chosen guardians"), required=False,
                                                queryset=Guardian.objects.all(),
-                                               widget=forms.SelectMultiple(attrs={"size": 6}))
+                                               widget=forms.MultipleHiddenInput)
+    users = forms.ModelMultipleChoiceField(label=_("Chosen staff"), required=False,
+                                           queryset=staff_users(),
+                                           widget=forms.MultipleHiddenInput)
     profiles = forms.ModelMultipleChoiceField(
         label=_("Staff, by profile"), required=False,
         queryset=Profile.objects.filter(is_staff_profile=True),
@@ -91,19 +96,25 @@ class AudienceForm(forms.Form):
                 "student_ids": [s.pk for s in data["students"]],
                 "guardian_ids": [g.pk for g in data["guardians"]],
                 "profile_codes": [p.code for p in data["profiles"]],
-                "addresses": data["addresses"]}
+                "addresses": data["addresses"], "user_ids": [u.pk for u in data["users"]]}
+
+    def chosen(self) -> list[dict]:
+        """The picker's chips for what the form holds (bound or initial)."""
+        ids = {name: [str(value) for value in (
+            self[name].value() or []) if str(value).isdigit()]
+            for name in ("classes", "students", "guardians", "users")}
+        return audience_search.chosen(class_ids=ids["classes"], student_ids=ids["students"],
+                                      guardian_ids=ids["guardians"], user_ids=ids["users"])
 
 
 class MailingForm(AudienceForm):
-    field_order = ["account", "mode", "classes", "students", "guardians", "profiles",
+    field_order = ["account", "mode", "classes", "students", "guardians", "users", "profiles",
                    "addresses"]
     account = forms.ModelChoiceField(label=_("Send from"), queryset=None, empty_label=None)
     subject = forms.CharField(label=_("Subject"), max_length=250, validators=[single_line])
-    body_text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}))
-    body_html = forms.CharField(label=_("HTML version (optional)"), required=False,
-                                widget=forms.Textarea(attrs={"rows": 6}),
-                                help_text=_("Cleaned before sending; a text version is always "
-                                            "sent too."))
+    body_html = forms.CharField(label=_("Message"), widget=BodyEditor(), help_text=_(
+        "Pasted text keeps only what mail clients show (no colours or fonts); a plain-text "
+        "version is sent with it."))
     attachments = MultipleFileField(label=_("Attachments"), required=False)
     # One per compose page: submitting the page twice (a double click) saves one draft.
     compose_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -118,6 +129,9 @@ class MailingForm(AudienceForm):
             "At most %(each)s per file and %(total)s in all: PDF, images, office documents, "
             "text.") % {"each": filesizeformat(settings.MAILING_ATTACHMENT_MAX_BYTES),
                         "total": filesizeformat(settings.MAILING_ATTACHMENTS_MAX_TOTAL)}
+
+    def clean_body_html(self):
+        return clean_body(self.cleaned_data["body_html"])
 
     def _check_template(self, name):
         for message in template_errors(self.cleaned_data.get(name) or ""):
@@ -164,16 +178,16 @@ class MailingForm(AudienceForm):
 
     def clean(self):
         cleaned = super().clean()
-        for name in ("subject", "body_text", "body_html"):
+        for name in ("subject", "body_html"):
             self._check_template(name)
         if cleaned.get("mode") == Mailing.Mode.BCC:
-            for name in ("subject", "body_text", "body_html"):
+            for name in ("subject", "body_html"):
                 if MERGE_ROOTS.search(cleaned.get(name) or "") and "{" in (cleaned.get(name)
                                                                             or ""):
                     self.add_error(name, forms.ValidationError(
                         _("BCC mode sends one message to everyone: per-person variables "
                           "cannot be used."), code="bcc_merge"))
-        if not any(cleaned.get(name) for name in ("classes", "students", "guardians",
+        if not any(cleaned.get(name) for name in ("classes", "students", "guardians", "users",
                                                   "profiles", "addresses")):
             self.add_error(None, forms.ValidationError(_("Choose at least one recipient."),
                                                        code="no_audience"))
@@ -186,28 +200,47 @@ class MailingForm(AudienceForm):
                 "classes": audience.get("class_ids", []),
                 "students": audience.get("student_ids", []),
                 "guardians": audience.get("guardian_ids", []),
+                "users": audience.get("user_ids", []),
                 "profiles": Profile.objects.filter(code__in=audience.get("profile_codes", [])),
                 "addresses": "\n".join(audience.get("addresses", [])),
-                "subject": mailing.subject, "body_text": mailing.body_text,
-                "body_html": mailing.body_html}
+                "subject": mailing.subject,
+                "body_html": editable_body(mailing.body_text, mailing.body_html)}
+
+
+def clean_body(body: str) -> str:
+    """A body from the editor, as it is saved: sanitised (its template code intact); the
+    editor's empty paragraph is no message."""
+    if not has_content(body):
+        raise forms.ValidationError(_("Write the message."), code="required")
+    return sanitize_html_template(body)[0]
 
 
 class MailingTemplateForm(forms.ModelForm):
     class Meta:
         model = MailingTemplate
-        fields = ["name", "subject", "body_text", "body_html", "profiles"]
-        widgets = {"profiles": forms.CheckboxSelectMultiple,
-                   "body_text": forms.Textarea(attrs={"rows": 10}),
-                   "body_html": forms.Textarea(attrs={"rows": 6})}
+        fields = ["name", "subject", "profiles", "body_html"]
+        labels = {"body_html": _("Message")}
+        widgets = {"profiles": forms.CheckboxSelectMultiple, "body_html": BodyEditor()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["profiles"].queryset = Profile.objects.filter(is_staff_profile=True)
+        self.fields["body_html"].required = True
+        if self.instance.pk and not self.is_bound:
+            self.initial["body_html"] = editable_body(self.instance.body_text,
+                                                      self.instance.body_html)
         add_single_line(self, "subject")
+
+    def clean_body_html(self):
+        return clean_body(self.cleaned_data["body_html"])
+
+    def save(self, commit=True):
+        self.instance.body_text = ""  # made from the HTML of each message (MailingRenderer)
+        return super().save(commit)
 
     def clean(self):
         cleaned = super().clean()
-        for name in ("subject", "body_text", "body_html"):
+        for name in ("subject", "body_html"):
             for message in template_errors(cleaned.get(name) or ""):
                 self.add_error(name, forms.ValidationError(message, code="template"))
         return cleaned

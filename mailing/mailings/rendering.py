@@ -19,7 +19,7 @@ import dkim
 from django.conf import settings
 from django.utils import timezone
 
-from mailing.mailings.templating import RenderBudget, compile_template, sanitize_html
+from mailing.mailings.templating import RenderBudget, compile_template, html_to_text, sanitize_html
 from mailing.models import Mailing, Message, SendingAccount
 
 CRLF = b"\r\n"
@@ -202,7 +202,9 @@ class MailingRenderer:
                 self.html = _Literal(sanitize_html(mailing.body_html))
         else:
             self.subject = compile_template(mailing.subject)
-            self.text = compile_template(mailing.body_text)
+            # Bodies written in the editor have no text of their own: each message's text is
+            # made from its rendered HTML (render_parts).
+            self.text = compile_template(mailing.body_text) if mailing.body_text else None
             if mailing.body_html:
                 source, clean = sanitize_html_template(mailing.body_html)
                 self.html = compile_template(source, html=True)
@@ -212,7 +214,8 @@ class MailingRenderer:
         self.alternative_boundary = f"==alt_{token}"
         self.mixed_boundary = f"==mix_{token}"
         self.attachments = []
-        for attachment in mailing.attachments.all():
+        # An unsaved mailing (the compose page's preview) has no attachments yet.
+        for attachment in mailing.attachments.all() if mailing.pk else ():
             with attachment.file.open("rb") as handle:
                 self.attachments.append(_attachment_part(
                     handle.read(), attachment.content_type or "application/octet-stream",
@@ -242,7 +245,8 @@ class MailingRenderer:
         html = self.html.render(context, budget) if self.html else ""
         if html and self.html_needs_sanitizing:
             html = sanitize_html(html)
-        return subject, self.text.render(context, budget), html
+        text = self.text.render(context, budget) if self.text else html_to_text(html)
+        return subject, text, html
 
     def build(self, message: Message, recipients) -> bytes:
         subject, text, html = self.render_parts(message.context)

@@ -22,6 +22,7 @@ from mailing.mailings import scheduling
 from mailing.mailings import selectors as selectors_mailings
 from mailing.mailings import services as submission
 from mailing.mailings.audience import Audience, resolve
+from mailing.mailings.editor import CHIP_VARIABLES, MENU_LABELS, editable_body
 from mailing.mailings.forms import (
     MailingForm,
     MailingTemplateForm,
@@ -86,21 +87,24 @@ def mailing_compose(request, pk=None):
     template = None
     if request.GET.get("template"):
         template = get_object_or_404(_templates_for(request.user), pk=request.GET["template"])
-        initial.update(subject=template.subject, body_text=template.body_text,
-                       body_html=template.body_html)
+        initial.update(subject=template.subject,
+                       body_html=editable_body(template.body_text, template.body_html))
     form = MailingForm(request.POST or None, request.FILES or None, initial=initial,
                        user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         mailing = submission.mailing_save_draft(
             mailing=mailing, user=request.user, account=data["account"], mode=data["mode"],
-            subject=data["subject"], body_text=data["body_text"], body_html=data["body_html"],
+            subject=data["subject"], body_text="", body_html=data["body_html"],
             audience=form.audience(), uploads=data["attachments"],
             compose_token=data["compose_token"])
         return redirect("mailings:mailing_detail", mailing.pk)
     return render(request, "mailing/mailing_compose.html", {
         "form": form, "mailing": mailing, "templates": _templates_for(request.user),
-        "chosen_template": template, "variables": _variables()})
+        "chosen_template": template, "variables": _variables(),
+        "chip_variables": CHIP_VARIABLES, "menu_labels": MENU_LABELS, "audience_errors": [
+            error for name in ("classes", "students", "guardians", "users")
+            for error in form[name].errors]})
 
 
 def _variables():
@@ -393,8 +397,9 @@ def template_edit(request, pk=None):
         form.save_m2m()
         messages.success(request, _("Template saved."))
         return redirect("mailings:template_list")
-    return render(request, "mailing/template_form.html", {"form": form, "template": template,
-                                                          "variables": _variables()})
+    return render(request, "mailing/template_form.html", {
+        "form": form, "template": template, "variables": _variables(),
+        "chip_variables": CHIP_VARIABLES, "menu_labels": MENU_LABELS})
 
 
 @require_POST

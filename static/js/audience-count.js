@@ -5,7 +5,8 @@
   var box = document.getElementById("audience-count");
   if (!form || !box) { return; }
   var url = form.getAttribute("data-audience-count");
-  var names = ["account", "mode", "classes", "students", "guardians", "profiles", "addresses"];
+  var names = ["account", "mode", "classes", "students", "guardians", "users", "profiles",
+               "addresses"];
   var timer = null;
   var sent = 0;
   function refresh() {
@@ -28,5 +29,6 @@
   form.addEventListener("input", function (event) {
     if (event.target.name === "addresses") { later(); }
   });
+  form.addEventListener("audience:change", later);  // a chip added or removed (audience-picker.js)
   refresh();
 })();

@@ -124,5 +124,11 @@ def test_no_serious_accessibility_violation(page, school_data, name):
 def test_it_fits_a_phone_screen(page, school_data, name):
     page.set_viewport_size({"width": 390, "height": 844})
     _open(page, name, school_data)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name} is {overflow} px wider than a 390 px phone screen"
+    page.wait_for_load_state("networkidle")
+    overflow, wide = page.evaluate("""() => [
+        document.documentElement.scrollWidth - window.innerWidth,
+        Array.from(document.querySelectorAll("body *")).filter(
+            e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(
+            e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+                 + (e.className && e.className.baseVal === undefined ? "." + e.className : ""))]""")
+    assert overflow <= 0, f"{name} is {overflow} px wider than a 390 px phone screen: {wide}"

@@ -33,11 +33,12 @@ def test_a_secretary_sends_a_per_student_mail_merge_and_follows_it(
             "link", name="E-mails").click()
         page.get_by_role("link", name="Nouvel envoi").click()
         page.get_by_label("Publipostage par élève").check()
-        page.get_by_label("6e A").check()
+        page.get_by_role("combobox", name=re.compile("Rechercher")).fill("6e A")
+        page.get_by_role("option", name=re.compile("^Toute la classe 6e A")).click()
         page.locator("#id_subject").fill("Réunion pour {{ eleve.prenom }}")
-        page.locator("#id_body_text").fill(
-            "Bonjour {{ parent.civilite }} {{ parent.nom }},\n"
-            "la réunion de {{ eleve.classe }} a lieu jeudi.")
+        page.locator(".tiptap.ProseMirror").click()
+        page.keyboard.type("Bonjour {{ parent.civilite }} {{ parent.nom }},\n"
+                           "la réunion de {{ eleve.classe }} a lieu jeudi.")
         page.locator("#id_attachments").set_input_files(str(attachment))
         page.get_by_role("button", name=re.compile("Continuer")).click()
 

@@ -187,7 +187,8 @@ def test_it_saves_one_draft_when_the_compose_page_is_sent_twice(secretary_client
     account.users.add(secretary)
     page = secretary_client.get("/emails/new/")
     token = page.context["form"].initial["compose_token"]
-    data = {"account": account.pk, "mode": "bcc", "subject": "Sortie", "body_text": "Bonjour",
+    data = {"account": account.pk, "mode": "bcc", "subject": "Sortie",
+            "body_html": "<p>Bonjour</p>",
             "addresses": "a@example.org", "compose_token": token}
     first = secretary_client.post("/emails/new/", data)
     second = secretary_client.post("/emails/new/", data)

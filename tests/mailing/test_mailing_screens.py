@@ -25,7 +25,7 @@ def account(sink, secretary):
 
 def _compose(client, account, **overrides):
     payload = {"account": account.pk, "mode": "per_student", "subject": "Bonjour",
-               "body_text": "Bonjour {{ parent.nom }}, {{ eleve.prenom }}", "body_html": "",
+               "body_html": "<p>Bonjour {{ parent.nom }}, {{ eleve.prenom }}</p>",
                "addresses": ""}
     payload.update(overrides)
     return client.post(reverse("mailings:mailing_compose"), payload)
@@ -51,9 +51,10 @@ def test_it_composes_previews_and_sends(secretary_client, account, school, class
 
 
 @pytest.mark.parametrize("overrides,field", [
-    ({"body_text": "{% load static %}x"}, "body_text"),
+    ({"body_html": "{% load static %}x"}, "body_html"),
     ({"subject": "{{ eleve.age }}"}, "subject"),
-    ({"mode": "bcc", "body_text": "Bonjour {{ parent.nom }}"}, "body_text"),
+    ({"mode": "bcc", "body_html": "<p>Bonjour {{ parent.nom }}</p>"}, "body_html"),
+    ({"body_html": "<p> </p>"}, "body_html"),  # the editor's empty paragraph
 ])
 def test_it_refuses_bad_templates_when_saved(secretary_client, account, school, overrides,
                                             field, class_with_families):
@@ -121,13 +122,13 @@ def test_it_manages_templates_by_profile(client, school):
     admin = make_user(Profile.ADMIN)
     client.force_login(admin)
     client.post(reverse("mailings:template_create"), {
-        "name": "Réunion", "subject": "Réunion {{ ecole.nom }}", "body_text": "Bonjour",
-        "body_html": "", "profiles": [Profile.objects.get(code=Profile.DIRECTION).pk]})
+        "name": "Réunion", "subject": "Réunion {{ ecole.nom }}", "body_html": "<p>Bonjour</p>",
+        "profiles": [Profile.objects.get(code=Profile.DIRECTION).pk]})
     template = MailingTemplate.objects.get()
     client.post(reverse("mailings:template_duplicate", args=[template.pk]))
     assert MailingTemplate.objects.count() == 2
     bad = client.post(reverse("mailings:template_create"), {
-        "name": "X", "subject": "{% include 'x' %}", "body_text": "y", "body_html": ""})
+        "name": "X", "subject": "{% include 'x' %}", "body_html": "<p>y</p>"})
     assert "subject" in bad.context["form"].errors
     client.force_login(make_user(Profile.ADMISSIONS))
     listing = client.get(reverse("mailings:template_list"))
@@ -157,8 +158,8 @@ def test_previews_and_test_sends_obey_the_render_caps(secretary_client, account,
                                                       class_with_families, settings):
     school_class, _ = class_with_families
     _compose(secretary_client, account, classes=[school_class.pk],
-             body_text="{% for enfant in enfants %}{% for e in enfants %}" + "x" * 400
-                       + "{% endfor %}{% endfor %}", mode="per_guardian")
+             body_html="<p>{% for enfant in enfants %}{% for e in enfants %}" + "x" * 400
+                       + "{% endfor %}{% endfor %}</p>", mode="per_guardian")
     mailing = Mailing.objects.get()
     settings.MAILING_RENDER_MAX_BYTES = 300
     page = secretary_client.get(reverse("mailings:mailing_detail", args=[mailing.pk]))
