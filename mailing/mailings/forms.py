@@ -113,8 +113,8 @@ class MailingForm(AudienceForm):
     account = forms.ModelChoiceField(label=_("Send from"), queryset=None, empty_label=None)
     subject = forms.CharField(label=_("Subject"), max_length=250, validators=[single_line])
     body_html = forms.CharField(label=_("Message"), widget=BodyEditor(), help_text=_(
-        "Pasted text keeps only what mail clients show (no colours or fonts); a plain-text "
-        "version is sent with it."))
+        "Ctrl+B bold, Ctrl+I italic, Ctrl+K link. Pasted text keeps only what mail clients "
+        "show (no colours or fonts); a plain-text version is sent with it."))
     attachments = MultipleFileField(label=_("Attachments"), required=False)
     # One per compose page: submitting the page twice (a double click) saves one draft.
     compose_token = forms.UUIDField(required=False, widget=forms.HiddenInput)

@@ -1,4 +1,4 @@
-// Merge variables ({{ eleve.prenom }}…) as chips in the body editor: an inline atom that the
+// Our additions to the body editor. Merge variables ({{ eleve.prenom }}…) as chips in the body editor: an inline atom that the
 // editor moves and deletes whole but never edits letter by letter, so a variable cannot be
 // broken. Loaded by django-prose-editor's "configurable" preset (settings/editor.py); the
 // "Insert a variable" menu of the compose and template pages calls insertVariable.
@@ -68,3 +68,4 @@ export const MergeVariable = Node.create({
     };
   },
 });
+

@@ -17,28 +17,30 @@ from tests.mailing.conftest import make_account
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def tab_to(page, css: str, limit: int = 80) -> None:
-    """Press Tab until the focused element matches `css` (as a keyboard user would)."""
+def tab_to(page, css: str, limit: int = 80, key: str = "Tab") -> None:
+    """Press Tab (or Shift+Tab) until the focused element matches `css`, as a keyboard user
+    would."""
     for _ in range(limit):
-        page.keyboard.press("Tab")
+        page.keyboard.press(key)
         if page.evaluate("(css) => document.activeElement.matches(css)", css):
             return
     raise AssertionError(f"{css} cannot be reached with Tab")
 
 
 def type_date_time(page, when) -> None:
-    """Type a time into the focused datetime-local field, segment by segment. Headless
-    Chromium orders the segments by its own locale (month first here), not the page's."""
-    for order in ("%m%d%Y", "%d%m%Y"):
+    """Type a morning time into the focused datetime-local field, segment by segment, as its
+    layout asks: day or month first depending on the browser's language, and an AM/PM
+    segment on a 12-hour clock ("A" is ignored by a 24-hour one)."""
+    for order in ("%d%m%Y", "%m%d%Y"):
         page.keyboard.type(when.strftime(order))
         page.keyboard.press("Tab")  # the year takes up to six digits: Tab on to the hour
-        page.keyboard.type(when.strftime("%H%M"))
+        page.keyboard.type(when.strftime("%H%M") + "A")
         if page.locator("#id_send_at").input_value() == when.strftime("%Y-%m-%dT%H:%M"):
             return
-        page.keyboard.press("Shift+Tab")
-        page.keyboard.press("Shift+Tab")
-        page.keyboard.press("Shift+Tab")
-    raise AssertionError("the date could not be typed")
+        while page.evaluate("document.activeElement.id") == "id_send_at":
+            page.keyboard.press("Shift+Tab")  # out of the field, then back to its start
+        page.keyboard.press("Tab")
+    raise AssertionError(f"could not type {when}: {page.locator('#id_send_at').input_value()!r}")
 
 
 def test_a_mailing_is_composed_and_scheduled_with_the_keyboard_alone(page, sink, school,
@@ -69,14 +71,25 @@ def test_a_mailing_is_composed_and_scheduled_with_the_keyboard_alone(page, sink,
     page.keyboard.type("Sortie au musée")
     tab_to(page, ".tiptap.ProseMirror")
     page.keyboard.type("Bonjour ")
-    page.keyboard.press("Control+b")
-    page.keyboard.type("la sortie a lieu jeudi")
-    page.keyboard.press("Control+b")
     tab_to(page, "[data-variables-for] select")
     page.keyboard.press("Home")  # the first variable: the pupil's first name
     tab_to(page, "[data-insert-variable]")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # the chip goes where the cursor was, focus back in the text
     expect(page.locator(".tiptap.ProseMirror .merge-variable")).to_have_text("{{ eleve.prenom }}")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+b")
+    page.keyboard.type("la sortie a lieu jeudi")
+    page.keyboard.press("Control+b")
+    page.keyboard.press("End")
+    page.keyboard.press("Home")
+    page.keyboard.press("Shift+End")
+    page.wait_for_function("() => !Object.values(window.edukaEditors)[0].state.selection.empty")
+    page.keyboard.press("Control+k")
+    expect(page.locator("dialog[open]")).to_be_visible()
+    page.keyboard.type("https://musee.example.org/")  # the dialog opens on the address
+    page.keyboard.press("Enter")
+    expect(page.locator(".tiptap.ProseMirror a")).to_have_attribute(
+        "href", "https://musee.example.org/")
     tab_to(page, "[data-preview-width=phone]")
     page.keyboard.press("Enter")
     expect(page.locator("#compose-preview iframe.preview-phone")).to_have_count(1)
@@ -86,7 +99,8 @@ def test_a_mailing_is_composed_and_scheduled_with_the_keyboard_alone(page, sink,
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Vérifier avant l'envoi")
     tab_to(page, "#id_send_at")
-    when = timezone.localtime(timezone.now() + timedelta(hours=2))
+    when = timezone.localtime(timezone.now() + timedelta(days=1)).replace(
+        hour=9, minute=30, second=0, microsecond=0)  # tomorrow morning
     type_date_time(page, when)
     tab_to(page, "form[action$='/schedule/'] button")
     page.keyboard.press("Enter")
@@ -94,3 +108,4 @@ def test_a_mailing_is_composed_and_scheduled_with_the_keyboard_alone(page, sink,
     mailing = Mailing.objects.get()
     assert mailing.status == Mailing.Status.SCHEDULED
     assert "<strong>la sortie a lieu jeudi</strong>" in mailing.body_html
+    assert 'href="https://musee.example.org/"' in mailing.body_html
