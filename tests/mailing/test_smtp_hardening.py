@@ -312,9 +312,11 @@ def test_a_real_worker_records_a_bad_pin_and_an_unreadable_password_as_paused_ac
     with running_worker(tmp_path / "w", extra_env=env, queues=",".join(isolated_queues.values())):
         for account in (bad_pin, lost):
             enqueue_account(account.pk)
+        # The account is paused first, then its claimed messages are given back: wait for both.
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and SendingAccount.objects.filter(
-                pk__in=[bad_pin.pk, lost.pk], paused_reason="").exists():
+        while time.monotonic() < deadline and (SendingAccount.objects.filter(
+                pk__in=[bad_pin.pk, lost.pk], paused_reason="").exists()
+                or Message.objects.exclude(status=Message.Status.QUEUED).exists()):
             time.sleep(0.1)
     bad_pin.refresh_from_db()
     lost.refresh_from_db()
