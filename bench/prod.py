@@ -16,11 +16,13 @@ mailing page, its live-progress endpoint, a filtered recipient list and the CSV 
 refreshing their screens would: p50/p95 response times are printed, with each screen's SQL
 statement count (measured in-process on the same data).
 
-Nothing is asserted: figures are printed, with whether the targets are met.
+Speed is never asserted: figures are printed, with whether the targets are met. The exit
+status says whether every message arrived once and the kept counts are exact (CI runs it).
 """
 
 import argparse
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -40,7 +42,8 @@ import run as common  # noqa: E402 (bench/run.py: sink, workers, fixtures, measu
 
 ROOT = common.ROOT
 TARGETS = {"ratio_20ms": 0.8, "submit_100k_s": 10.0, "memory_growth": 1.1, "screen_p95_ms": 200}
-SCREENS = ("mailing page", "progress endpoint", "filtered recipients", "CSV export")
+SCREENS = ("mailing page", "progress endpoint", "picture (cached 10 s)", "filtered recipients",
+           "CSV export")
 
 
 # --- environment -----------------------------------------------------------------------------
@@ -82,13 +85,13 @@ def configure_environment(tmp: Path, database_url: str, batch_size: int | None) 
 # --- the pipeline on several workers ---------------------------------------------------------
 
 def run_pipeline(tmp: Path, sink, user, n: int, *, workers: int, connections: int,
-                 label: str, during=None) -> dict:
+                 label: str, nice: int = 0, during=None) -> dict:
     """W workers x C pool processes on one account of W x C connections. `during(mailing)`,
     if given, runs in a thread while the mailing sends and its result is returned too."""
     account = common.make_account(sink.port, workers * connections, label)
     account.users.add(user)  # so that the screens show its history
     mailing = common.make_mailing(account, user, n, label)
-    pool = [common.Worker(tmp, concurrency=connections, name=f"{label}{i}")
+    pool = [common.Worker(tmp, concurrency=connections, name=f"{label}{i}", nice=nice)
             for i in range(workers)]
     observed = {}
     try:
@@ -163,6 +166,7 @@ class WebServer:
 def screen_urls(mailing) -> dict[str, str]:
     return {"mailing page": f"/emails/{mailing.pk}/",
             "progress endpoint": f"/emails/{mailing.pk}/progress/",
+            "picture (cached 10 s)": f"/emails/{mailing.pk}/picture/",
             "filtered recipients": f"/emails/{mailing.pk}/?status=sent&page=3",
             "CSV export": f"/emails/{mailing.pk}/export.csv"}
 
@@ -182,6 +186,7 @@ def watch_screens(web: WebServer, cookie: str):
         from mailing.models import Message, Recipient
 
         times: dict[str, list[float]] = {name: [] for name in SCREENS}
+        failed: dict[str, list[str]] = {name: [] for name in SCREENS}
         csv_bytes = 0
         pending = [Message.Status.QUEUED, Message.Status.SENDING]
         round_number = 0
@@ -192,20 +197,27 @@ def watch_screens(web: WebServer, cookie: str):
                 request = urllib.request.Request(f"http://127.0.0.1:{web.port}{path}",
                                                  headers={"Cookie": f"sessionid={cookie}"})
                 started = time.perf_counter()
-                with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-                    body = response.read()
+                try:
+                    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+                        body = response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    # Cut off (timeout, reset, an error page): counted, never dropped.
+                    failed[name].append(f"{type(error).__name__}: {error}"[:200])
+                    continue
                 times[name].append((time.perf_counter() - started) * 1000)
                 if name == "CSV export":
                     csv_bytes = len(body)
             round_number += 1
             time.sleep(0.2)
-        return {"times": times, "csv_bytes": csv_bytes}
+        return {"times": times, "failed": failed, "csv_bytes": csv_bytes}
 
     return watch
 
 
-def screen_queries(user, mailing) -> dict[str, int]:
-    """SQL statements per screen, in-process on the same data."""
+def screen_queries(user, mailing) -> dict[str, tuple[int, float]]:
+    """SQL statements per screen, and its time once the workers are done (what the screen
+    costs by itself, without 16 sending processes on the same cores), in-process on the same
+    data: the best of three (the picture is then cached, as for staff refreshing it)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -214,12 +226,17 @@ def screen_queries(user, mailing) -> dict[str, int]:
     client.force_login(user)
     counts = {}
     for name, path in screen_urls(mailing).items():
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path)
-            if getattr(response, "streaming", False):
-                for _ in response.streaming_content:
-                    pass
-        counts[name] = len(captured)
+        best, statements = float("inf"), []
+        for _attempt in range(3):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(path)
+                if getattr(response, "streaming", False):
+                    for _ in response.streaming_content:
+                        pass
+                best = min(best, (time.perf_counter() - started) * 1000)
+            statements.append(len(captured))
+        counts[name] = (statements[0], best)  # the first, uncached, asks the most
     return counts
 
 
@@ -237,7 +254,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def print_report(args, r: dict) -> None:
+def print_report(args, r: dict) -> bool:
+    """Print every figure; returns whether every message arrived and every kept count is
+    exact (the run's exit status: a run that loses mail fails, whatever its speed)."""
     n, w, c = args.n, args.workers, args.connections
     line = "-" * 100
     p0, b0, p20, b20 = r["p0"], r["b0"], r["p20"], r["b20"]
@@ -273,15 +292,23 @@ def print_report(args, r: dict) -> None:
     print(line)
     screens = p20["screens"]
     sql = r["screen_sql"]
-    print(f"screens while {n:,} recipients send (gunicorn, 2 workers, over HTTP):")
-    print(f"  {'screen':<24}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'SQL':>6}  target")
+    print(f"screens while {n:,} recipients send (gunicorn, 2 workers, over HTTP; sending "
+          f"workers at nice {args.worker_nice}):")
+    print(f"  {'screen':<22}{'requests':>9}{'failed':>7}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'SQL':>5}{'at rest':>9}  target")
     for name in SCREENS:
         values = screens.get("times", {}).get(name, [])
+        failures = screens.get("failed", {}).get(name, [])
         target = ""
         if name in ("mailing page", "progress endpoint"):
-            target = f"p95 < 200 ms: {verdict(percentile(values, 0.95) < 200)}"
-        print(f"  {name:<24}{len(values):>9}{percentile(values, 0.5):>9.0f}"
-              f"{percentile(values, 0.95):>9.0f}{sql.get(name, 0):>6}  {target}")
+            met = percentile(values, 0.95) < TARGETS["screen_p95_ms"] and not failures
+            target = f"p95 < 200 ms: {verdict(met)}"
+        statements, at_rest = sql.get(name, (0, float("nan")))
+        print(f"  {name:<22}{len(values) + len(failures):>9}{len(failures):>7}"
+              f"{percentile(values, 0.5):>9.0f}{percentile(values, 0.95):>9.0f}{statements:>5}"
+              f"{at_rest:>7.0f} ms  {target}")
+        for failure in sorted(set(failures))[:3]:
+            print(f"      failed: {failure}")
     exports = len(screens.get("times", {}).get("CSV export", []))
     print(f"  CSV export: {screens.get('csv_bytes', 0) / 1e6:.1f} MB; web process peak memory "
           f"{r['web_memory_mb']:.0f} MB (after {exports} exports)")
@@ -301,6 +328,7 @@ def print_report(args, r: dict) -> None:
     for label, p in (("0 ms", p0), (f"{args.delay_ms:g} ms", p20)):
         if p["count_mismatches"]:
             print(f"  pipeline {label}: (kept, counted) by status {p['count_mismatches']}")
+    return all(checks.values()) and not p0["count_mismatches"] and not p20["count_mismatches"]
 
 
 def main() -> int:
@@ -312,6 +340,9 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=float, default=20.0, help="the slow sink's delay")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument("--worker-nice", type=int, default=10, help=(
+        "CPU niceness of the worker processes, standing for the machines of their own that "
+        "production gives them; 0 to let them compete with the web process for the CPUs"))
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="eduka-bench-prod-"))
@@ -320,6 +351,7 @@ def main() -> int:
     print(f"Throw-away database {database}, logs in {tmp} ...", flush=True)
     results: dict = {}
     sink = web = None
+    complete = False
     try:
         common.migrate()
         import django
@@ -333,7 +365,8 @@ def main() -> int:
         user.save()
         n, w, c = args.n, args.workers, args.connections
         print(f"[1/6] pipeline, sink 0 ms, {w} x {c} connections, N={n:,} ...", flush=True)
-        results["p0"] = run_pipeline(tmp, sink, user, n, workers=w, connections=c, label="p0")
+        results["p0"] = run_pipeline(tmp, sink, user, n, workers=w, connections=c, label="p0",
+                                     nice=args.worker_nice)
         print(f"[2/6] baseline, sink 0 ms, {w * c} connections ...", flush=True)
         built = common.prebuild(results["p0"]["mailing"])
         results["b0"] = run_baseline(sink, built, w * c)
@@ -345,7 +378,7 @@ def main() -> int:
         web = WebServer(tmp)
         sink.set_delay(args.delay_ms)
         results["p20"] = run_pipeline(tmp, sink, user, n, workers=w, connections=c,
-                                      label="p20",
+                                      label="p20", nice=args.worker_nice,
                                       during=watch_screens(web, session_cookie(user)))
         results["web_memory_mb"] = web_memory_mb(web)
         results["screen_sql"] = screen_queries(user, results["p20"]["mailing"])
@@ -355,8 +388,9 @@ def main() -> int:
         if n > 10_000:
             print("[6/6] reference worker memory at N=10,000 ...", flush=True)
             results["memory_10k"] = run_pipeline(tmp, sink, user, 10_000, workers=w,
-                                                 connections=c, label="ref")["memory_mb"]
-        print_report(args, results)
+                                                 connections=c, label="ref",
+                                                 nice=args.worker_nice)["memory_mb"]
+        complete = print_report(args, results)
     finally:
         if web is not None:
             web.stop()
@@ -370,7 +404,9 @@ def main() -> int:
         else:
             drop_database(database)
             shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    if not complete:
+        print("FAILED: a message did not arrive, or a kept count is wrong (see above).")
+    return 0 if complete else 1
 
 
 if __name__ == "__main__":

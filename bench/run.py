@@ -180,13 +180,14 @@ def _cpu_seconds(pid: int) -> float:
 class Worker:
     """A real `celery -A eduka worker` process (prefork) on the benchmark's queue."""
 
-    def __init__(self, tmp: Path, concurrency: int, name: str):
+    def __init__(self, tmp: Path, concurrency: int, name: str, nice: int = 0):
         from django.conf import settings
 
         self.log_path = tmp / f"worker-{name}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
-            [sys.executable, "-m", "celery", "-A", "eduka", "worker", "--loglevel", "INFO",
+            ["nice", "-n", str(nice)] * bool(nice)
+            + [sys.executable, "-m", "celery", "-A", "eduka", "worker", "--loglevel", "INFO",
              "--concurrency", str(concurrency), "--pool", "prefork",
              "-Q", settings.MAILING_QUEUE_BULK, "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],

@@ -293,6 +293,7 @@ class ReceivedMessage:
     tls: bool  # True if the session was encrypted (STARTTLS or implicit TLS)
     received_at: float  # time.monotonic() when DATA completed
     mail_options: list[str] = field(default_factory=list)
+    helo: str = ""  # the name the client gave in EHLO/HELO
 
     def message(self) -> email.message.EmailMessage:
         """The content parsed with email.policy.default.
@@ -454,6 +455,7 @@ class _Handler:
             tls=tls,
             received_at=now,
             mail_options=list(envelope.mail_options),
+            helo=session.host_name or "",
         )
         with server._lock:
             server.received.append(message)

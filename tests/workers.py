@@ -70,11 +70,23 @@ def _reset_connections():
     app._local.__dict__.pop("backend", None)
 
 
+def can_name_hosts() -> bool:
+    """Whether a worker can be started under a host name of its own (a UTS namespace, which
+    needs root or user namespaces): how tests stand for workers on several machines."""
+    try:
+        return subprocess.run(["unshare", "--uts", "hostname", "eduka-probe"],  # noqa: S607
+                              capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 @contextlib.contextmanager
 def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None,
-                   queues: str = "", shared_broker: Path | None = None):
+                   queues: str = "", shared_broker: Path | None = None, host: str = ""):
     """Yield (queue name, process) for a live worker; the app in this process targets it.
-    Several workers of one test pass the same `shared_broker` folder."""
+    Several workers of one test pass the same `shared_broker` folder. With `host`, the worker
+    runs under that host name (its own UTS namespace; see can_name_hosts), as on a machine of
+    its own: the engine names its claims, slots and heartbeats after it, and says it in EHLO."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     conf, env = broker_config(tmp_path, shared_broker)
     queue = f"test-{uuid.uuid4().hex[:12]}"
@@ -82,10 +94,14 @@ def running_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | No
     app.conf.update(conf)
     _reset_connections()
     log = open(tmp_path / f"worker-{queue}.log", "w")  # noqa: SIM115 (closed below)
+    command = [sys.executable, "-m", "celery", "-A", "eduka", "worker", "--loglevel", "INFO",
+               "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues or queue,
+               "--hostname", f"{queue}@{host or '%h'}", "--without-gossip", "--without-mingle"]
+    if host:
+        # unshare and sh exec in turn: the worker keeps the pid (and group) started here.
+        command = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host, *command]
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "eduka", "worker", "--loglevel", "INFO",
-         "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues or queue,
-         "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle"],
+        command,
         cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "eduka.settings.test", **env,
              **(extra_env or {})},

@@ -1,6 +1,5 @@
 """The "E-mails" module: compose, preview, test, send, follow, history; the template library."""
 
-import csv
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_POST
 from eduka.decorators import permission_required
 from eduka.ratelimit import too_many
 from mailing.engine.quotas import quota_forecast, waiting_for_quota
-from mailing.mailings import scheduling
+from mailing.mailings import export, scheduling
 from mailing.mailings import selectors as selectors_mailings
 from mailing.mailings import services as submission
 from mailing.mailings.audience import Audience, resolve
@@ -298,36 +297,10 @@ def mailing_export(request, pk):
     """Every recipient as CSV, streamed: rows leave as they are read, so the web process's
     memory stays the same for 100 or 100,000 recipients."""
     mailing = _visible_mailing(request, pk)
-    response = StreamingHttpResponse(_csv_rows(mailing), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(export.csv_lines(mailing),
+                                     content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="mailing-{mailing.pk}.csv"'
     return response
-
-
-class _Echo:
-    """csv.writer writes into this, which hands the line straight back."""
-
-    def write(self, value):
-        return value
-
-
-def _csv_rows(mailing):
-    writer = csv.writer(_Echo(), delimiter=";")
-    yield "\ufeff"  # so that spreadsheet programs read UTF-8
-    yield writer.writerow([_("E-mail address"), _("Name"), _("Student"), _("Status"), _("Code"),
-                           _("Server reply"), _("Sent at"), "Message-ID", _("Delivery report"),
-                           _("Delivery status"), _("Delivery diagnostic")])
-    for r in selectors_mailings.recipients_of(mailing).iterator(chunk_size=2000):
-        yield writer.writerow([
-            r.email, _csv_safe(r.name), _csv_safe(r.student_name), r.get_status_display(),
-            r.smtp_code or "", _csv_safe(r.smtp_text),
-            r.message.sent_at.isoformat() if r.message and r.message.sent_at else "",
-            r.message.message_id if r.message else "", r.delivery_action, r.delivery_status,
-            _csv_safe(r.delivery_diagnostic)])
-
-
-def _csv_safe(value: str) -> str:
-    # Cells starting with = + - @ are formulas to spreadsheet programs.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 @permission_required(SEND)

@@ -118,6 +118,29 @@ def test_it_exports_csv_and_searches_history(secretary_client, account, secretar
     assert [r.email for r in found.context["page"]] == ["zoe@example.org"]
 
 
+def test_the_export_streams_every_recipient_once_in_blocks_with_a_few_queries(
+        secretary_client, account, secretary, school, django_capture_on_commit_callbacks,
+        django_assert_max_num_queries):
+    from mailing.mailings.export import BLOCK_LINES
+
+    addresses = [f"p{n}@example.org" for n in range(BLOCK_LINES * 2 + 7)]
+    mailing = Mailing.objects.create(account=account, created_by=secretary, subject="Info",
+                                     body_text="x", mode=Mailing.Mode.PER_GUARDIAN,
+                                     audience={"addresses": addresses})
+    with django_capture_on_commit_callbacks(execute=False):
+        mailing_submit(mailing=mailing)
+    Recipient.objects.filter(email="p3@example.org").update(smtp_text="-1 formula?")
+    with django_assert_max_num_queries(8):  # session, user, mailing, then the rows in one
+        export = secretary_client.get(reverse("mailings:mailing_export", args=[mailing.pk]))
+        blocks = list(export.streaming_content)
+    assert len(blocks) == 1 + 3  # the header, then two full blocks and the rest
+    rows = list(csv.reader(io.StringIO(b"".join(blocks).decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["Adresse e-mail", "Nom", "Élève", "Statut"]
+    assert [row[0] for row in rows[1:]] == addresses
+    assert {row[3] for row in rows[1:]} == {"En attente"}
+    assert rows[4][5] == "'-1 formula?"
+
+
 def test_it_manages_templates_by_profile(client, school):
     admin = make_user(Profile.ADMIN)
     client.force_login(admin)
