@@ -156,6 +156,18 @@ class ParentSignupForm(PasswordPairMixin, AntiBotMixin):
     field_order = ["first_name", "last_name", "email", "phone", "password1", "password2",
                    "consent", "website", "started"]
 
+    def clean_phone(self):
+        """Read in the school's country and kept in E.164, as on the guardian's record."""
+        from school import phones
+        from school.models import School
+
+        phone = phones.parse(self.cleaned_data["phone"], School.current().country)
+        if not phone.e164:
+            raise forms.ValidationError(
+                _("Enter a valid phone number, such as 06 12 34 56 78 or +32 470 12 34 56."),
+                code="invalid_phone")
+        return phone.e164
+
     def clean(self):
         cleaned = super().clean()
         candidate = User(email=cleaned.get("email", ""), first_name=cleaned.get("first_name", ""),

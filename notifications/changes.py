@@ -159,12 +159,23 @@ def _guardian_post_save(sender, instance, created, raw, **kwargs):
     if not changed:
         return
     class_ids = _guardian_class_ids(instance)
+    shown = _phone_as_written if "phone" in changed else None
     for name in changed:
+        before, after = old[name] or "", getattr(instance, name) or ""
+        if name == "phone":
+            before, after = shown(before), shown(after)
         _record(event=Event.GUARDIAN_CONTACT_CHANGED, object_type="school.guardian",
                 object_id=instance.pk, object_repr=str(instance),
                 object_url=instance.get_absolute_url(), field=name,
-                old_value=old[name] or "", new_value=getattr(instance, name) or "",
-                class_ids=class_ids)
+                old_value=before, new_value=after, class_ids=class_ids)
+
+
+def _phone_as_written(stored: str) -> str:
+    """Numbers are stored in E.164; the alert shows them as people write them here."""
+    from school import phones
+    from school.models import School
+
+    return phones.display(stored, School.current().country) if stored else ""
 
 
 # --- Enrolment requests ----------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from eduka.validators import add_single_line
 
+from . import phones
 from .models import EnrolmentRequest, Guardian, School, SchoolClass, Student
 
 
@@ -24,7 +25,7 @@ class StudentSearchForm(SearchForm):
 class SchoolForm(forms.ModelForm):
     class Meta:
         model = School
-        fields = ["name", "address", "phone", "contact_email"]
+        fields = ["name", "address", "phone", "contact_email", "country"]
 
 
 class SchoolClassForm(forms.ModelForm):
@@ -49,25 +50,44 @@ class StudentForm(forms.ModelForm):
 
 
 class PhoneMixin:
+    """A phone number read in the school's country and kept in E.164; a landline is accepted
+    (the guardian's page says SMS cannot reach it), anything that is not a number is not."""
+
     def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        allowed = set("0123456789+ .()-")
-        if phone and (not set(phone) <= allowed or sum(c.isdigit() for c in phone) < 6):
+        typed = self.cleaned_data["phone"].strip()
+        if not typed:
+            return ""
+        phone = phones.parse(typed, School.current().country)
+        if not phone.e164:
             raise forms.ValidationError(
-                _("Enter a phone number made of digits, spaces and + . ( ) -."),
+                _("Enter a valid phone number, such as 06 12 34 56 78 or +32 470 12 34 56."),
                 code="invalid_phone",
             )
-        return phone
+        return phone.e164
+
+    def clean_sms_opt_out(self):
+        refused = self.cleaned_data["sms_opt_out"]
+        if refused and not self.instance.sms_opt_out:
+            self.instance.sms_opt_out_at = timezone.now()
+        elif not refused:
+            self.instance.sms_opt_out_at = None
+        return refused
+
+    def _show_phone_as_typed_locally(self):
+        if self.instance.pk and self.instance.phone and not self.is_bound:
+            self.initial["phone"] = phones.display(self.instance.phone, School.current().country)
 
 
 class GuardianForm(PhoneMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         add_single_line(self, "first_name", "last_name")
+        self._show_phone_as_typed_locally()
 
     class Meta:
         model = Guardian
-        fields = ["civility", "first_name", "last_name", "email", "phone", "address"]
+        fields = ["civility", "first_name", "last_name", "email", "phone", "sms_opt_out",
+                  "address"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
@@ -75,9 +95,16 @@ class GuardianContactForm(PhoneMixin, forms.ModelForm):
     """What a parent may change on their own record. Names identify the legal guardian: the
     school corrects them; the e-mail address changes through a validated link."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._show_phone_as_typed_locally()
+        self.fields["sms_opt_out"].label = _("I do not want to receive the school's SMS")
+        self.fields["sms_opt_out"].help_text = _(
+            "The school then keeps writing to you by e-mail only.")
+
     class Meta:
         model = Guardian
-        fields = ["civility", "phone", "address"]
+        fields = ["civility", "phone", "sms_opt_out", "address"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 

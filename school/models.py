@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .phones import COUNTRIES, DEFAULT_REGION, Phone, parse
+
 
 class School(models.Model):
     """The school itself (one row): its name and contact details appear in e-mails."""
@@ -16,6 +18,11 @@ class School(models.Model):
     contact_email = models.EmailField(
         _("contact address"), blank=True,
         help_text=_("Where messages from the public contact form are sent."),
+    )
+    country = models.CharField(
+        _("country"), max_length=2, choices=COUNTRIES, default=DEFAULT_REGION,
+        help_text=_("How phone numbers typed without their international prefix are read "
+                    "(06 12 34 56 78 in France is +33 6 12 34 56 78)."),
     )
 
     class Meta:
@@ -64,7 +71,12 @@ class Guardian(models.Model):
     first_name = models.CharField(_("first name"), max_length=150)
     last_name = models.CharField(_("last name"), max_length=150)
     email = models.EmailField(_("e-mail address"), blank=True)
+    # E.164 ("+33612345678") once it is a valid number; as typed otherwise, and flagged.
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    sms_opt_out = models.BooleanField(
+        _("no SMS"), default=False,
+        help_text=_("The school's SMS mailings leave this number out."))
+    sms_opt_out_at = models.DateTimeField(null=True, blank=True, editable=False)
     address = models.TextField(_("address"), blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
@@ -82,6 +94,10 @@ class Guardian(models.Model):
 
     def get_absolute_url(self):
         return reverse("school:guardian_detail", args=[self.pk])
+
+    def phone_status(self, region: str = DEFAULT_REGION) -> Phone:
+        """Whether SMS can reach this guardian, and why not."""
+        return parse(self.phone, region)
 
 
 class Student(models.Model):

@@ -20,12 +20,17 @@ def school_object_save(*, form: ModelForm):
 
 @transaction.atomic
 def guardian_update_contact(*, guardian: Guardian, civility: str, phone: str,
-                            address: str) -> Guardian:
-    """A parent updates their own contact details (the portal passes request.user.guardian)."""
+                            address: str, sms_opt_out: bool = False) -> Guardian:
+    """A parent updates their own contact details (the portal passes request.user.guardian),
+    and says whether the school may text them."""
     guardian.civility = civility
     guardian.phone = phone
     guardian.address = address
-    guardian.save(update_fields=["civility", "phone", "address"])
+    if sms_opt_out != guardian.sms_opt_out:
+        guardian.sms_opt_out = sms_opt_out
+        guardian.sms_opt_out_at = timezone.now() if sms_opt_out else None
+    guardian.save(update_fields=["civility", "phone", "address", "sms_opt_out",
+                                 "sms_opt_out_at"])
     return guardian
 
 

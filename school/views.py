@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from eduka.decorators import permission_required
 
-from . import selectors, services
+from . import phones, selectors, services
 from .forms import (
     EnrolmentAcceptForm,
     EnrolmentFilterForm,
@@ -132,7 +132,10 @@ def guardian_list(request):
 @permission_required("school.view_guardian")
 def guardian_detail(request, pk):
     guardian = get_object_or_404(selectors.guardian_detail_queryset(), pk=pk)
-    return render(request, "school/guardian_detail.html", {"guardian": guardian})
+    region = School.current().country
+    return render(request, "school/guardian_detail.html", {
+        "guardian": guardian, "phone": guardian.phone_status(region),
+        "phone_display": phones.display(guardian.phone, region)})
 
 
 @permission_required("school.add_guardian")

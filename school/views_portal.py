@@ -12,8 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from . import selectors, services
+from . import phones, selectors, services
 from .forms import EnrolmentRequestForm, GuardianContactForm
+from .models import School
 
 
 def is_parent(user) -> bool:
@@ -51,6 +52,9 @@ def portal_home(request):
     guardian = selectors.portal_guardian(user=request.user)
     context = {"guardian": guardian}
     if guardian is not None:
+        region = School.current().country
+        context["phone_display"] = phones.display(guardian.phone, region)
+        context["phone"] = guardian.phone_status(region)
         context["children"] = guardian.students.select_related("school_class")
         context["enrolments"] = selectors.guardian_enrolment_requests(guardian=guardian)
     return render(request, "school/portal/home.html", context)

@@ -38,7 +38,7 @@ def test_it_creates_an_inactive_account_and_validates_it_on_post(client):
     assert response.status_code == 302 and response.url == reverse("accounts:signup_sent")
     user = User.objects.get(email="nadia@example.org")
     assert not user.is_active and user.profile.code == Profile.PARENT
-    assert Guardian.objects.get(user=user).phone == "06 12 34 56 78"
+    assert Guardian.objects.get(user=user).phone == "+33612345678"  # E.164
     link = _link(Mailing.objects.get(is_automated=True))
     opened = client.get(link)  # a mail scanner opening the link changes nothing
     assert opened["Referrer-Policy"] == "no-referrer"

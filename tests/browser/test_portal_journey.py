@@ -34,9 +34,9 @@ def test_a_parent_asks_to_enrol_a_child_and_admissions_accept(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour Nadia")
     expect(page.locator("ul.children")).to_contain_text("Léa Haddad — 6e A")
     page.locator("a[href='/portal/details/']").first.click()
-    page.locator("[name=phone]").fill("07 12 34 56 78")
+    page.locator("[name=phone]").fill("06 98 76 54 32")
     page.get_by_role("button", name="Enregistrer").click()
-    expect(page.locator(".details")).to_contain_text("07 12 34 56 78")
+    expect(page.locator(".details")).to_contain_text("06 98 76 54 32")
     page.locator("main a[href='/portal/enrolments/new/']").click()
     page.locator("[name=first_name]").fill("Sami")
     page.locator("[name=last_name]").fill("Haddad")
@@ -45,7 +45,7 @@ def test_a_parent_asks_to_enrol_a_child_and_admissions_accept(
     page.locator("button[name=send]").click()
     expect(page.locator("table.enrolments")).to_contain_text("Sami")
     guardian.refresh_from_db()
-    assert guardian.phone == "07 12 34 56 78"
+    assert guardian.phone == "+33698765432"  # stored in E.164
     enrolment = EnrolmentRequest.objects.get()
     page.get_by_role("button", name="Déconnexion").click()
 

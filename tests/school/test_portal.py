@@ -62,13 +62,13 @@ def test_a_parent_without_a_guardian_record_is_told_to_contact_the_school(parent
 def test_a_parent_updates_their_own_phone_and_address(parent_client, family):
     mine, other = family
     response = parent_client.post(reverse("portal:details"), {
-        "civility": "mme", "phone": "07 12 34 56 78", "address": "3 rue des Lilas\n75011 Paris",
+        "civility": "mme", "phone": "06 98 76 54 32", "address": "3 rue des Lilas\n75011 Paris",
         # Not editable from the portal: ignored.
         "first_name": "Pirate", "email": "pirate@example.org", "id": other.pk})
     assert response.status_code == 302
     mine.refresh_from_db()
     other.refresh_from_db()
-    assert (mine.phone, mine.civility) == ("07 12 34 56 78", "mme")
+    assert (mine.phone, mine.civility) == ("+33698765432", "mme")  # stored in E.164
     assert mine.address.startswith("3 rue des Lilas")
     assert mine.first_name == "Nadia" and mine.email != "pirate@example.org"
     assert other.phone == "01 11 11 11 11"
@@ -84,7 +84,7 @@ def test_the_details_save_fires_save_signals(parent_client, family):
 
     post_save.connect(record, sender=Guardian)
     try:
-        parent_client.post(reverse("portal:details"), {"civility": "", "phone": "07 12 34 56 78",
+        parent_client.post(reverse("portal:details"), {"civility": "", "phone": "06 98 76 54 32",
                                                        "address": ""})
     finally:
         post_save.disconnect(record, sender=Guardian)
@@ -96,7 +96,7 @@ def test_it_refuses_a_bad_phone_with_a_translated_error(parent_client, family):
                                   {"civility": "", "phone": "call me", "address": ""})
     assert response.status_code == 200
     assert "phone" in response.context["form"].errors
-    assert "chiffres" in response.content.decode()
+    assert "numéro de téléphone valide" in response.content.decode()
 
 
 def test_a_parent_sends_an_enrolment_request_and_sees_its_status(parent_client, family):
@@ -161,3 +161,19 @@ def test_parents_see_their_portal_in_the_menu_and_no_staff_screen(parent_client,
     assert parent_client.get(reverse("school:student_list")).status_code == 403
     assert parent_client.get(reverse("school:guardian_detail",
                                      args=[family[1].pk])).status_code == 403
+
+
+def test_a_parent_says_no_to_sms_and_sees_it(parent_client, family):
+    mine, _other = family
+    response = parent_client.post(reverse("portal:details"), {
+        "civility": "", "phone": "06 12 34 56 78", "address": "", "sms_opt_out": "on"})
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.sms_opt_out and mine.sms_opt_out_at is not None
+    home = parent_client.get(reverse("portal:home")).content.decode()
+    assert "06 12 34 56 78" in home and "Vous avez demandé à ne pas en recevoir" in home
+    parent_client.post(reverse("portal:details"), {"civility": "", "phone": "06 12 34 56 78",
+                                                   "address": ""})
+    mine.refresh_from_db()
+    assert not mine.sms_opt_out and mine.sms_opt_out_at is None
+    assert "Envoyés à ce numéro" in parent_client.get(reverse("portal:home")).content.decode()

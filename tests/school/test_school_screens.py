@@ -30,7 +30,33 @@ def test_it_edits_a_guardians_phone(secretary_client):
     })
     assert response.status_code == 302
     guardian.refresh_from_db()
-    assert guardian.phone == "+33 6 12 34 56 78"
+    assert guardian.phone == "+33612345678"
+    page = secretary_client.get(reverse("school:guardian_detail", args=[guardian.pk]))
+    assert "06 12 34 56 78" in page.content.decode()  # shown as people write it here
+    assert "Peut recevoir des SMS" in page.content.decode()
+
+
+@pytest.mark.parametrize("typed,flag", [
+    ("01 45 67 89 10", "un fixe, qui ne peut pas recevoir de SMS"),
+    ("", "aucun numéro de téléphone"),
+])
+def test_the_guardians_page_says_why_sms_cannot_reach_them(secretary_client, typed, flag):
+    guardian = make_guardian(phone=typed)
+    page = secretary_client.get(reverse("school:guardian_detail", args=[guardian.pk]))
+    assert f"Exclu des envois de SMS : {flag}" in page.content.decode()
+
+
+def test_a_number_kept_as_typed_is_flagged_and_staff_record_a_refusal(secretary_client):
+    guardian = make_guardian(phone="06 12")  # imported before numbers were checked
+    page = secretary_client.get(reverse("school:guardian_detail", args=[guardian.pk]))
+    assert "pas un numéro de téléphone valide" in page.content.decode()
+    secretary_client.post(reverse("school:guardian_edit", args=[guardian.pk]), {
+        "civility": "", "first_name": guardian.first_name, "last_name": guardian.last_name,
+        "email": guardian.email, "phone": "0612345678", "address": "", "sms_opt_out": "on"})
+    guardian.refresh_from_db()
+    assert guardian.sms_opt_out and guardian.sms_opt_out_at is not None
+    page = secretary_client.get(reverse("school:guardian_detail", args=[guardian.pk]))
+    assert "Ne veut pas de SMS" in page.content.decode()
 
 
 @pytest.mark.parametrize("field,value", [("phone", "call me maybe"), ("email", "nope"),
@@ -109,9 +135,16 @@ def test_it_shows_class_and_details(teacher_client):
 def test_it_lets_an_administrator_edit_the_school(admin_client):
     admin_client.post(reverse("school:school_edit"), {
         "name": "Lycée Victor Hugo", "address": "", "phone": "",
-        "contact_email": "contact@lycee.example.org",
+        "contact_email": "contact@lycee.example.org", "country": "GP",
     })
-    assert School.current().name == "Lycée Victor Hugo"
+    assert (School.current().name, School.current().country) == ("Lycée Victor Hugo", "GP")
+    # Numbers are now read in Guadeloupe: 0690… is a local mobile.
+    guardian = make_guardian()
+    admin_client.post(reverse("school:guardian_edit", args=[guardian.pk]), {
+        "civility": "", "first_name": guardian.first_name, "last_name": guardian.last_name,
+        "email": guardian.email, "phone": "0690 12 34 56", "address": ""})
+    guardian.refresh_from_db()
+    assert guardian.phone == "+590690123456"
 
 
 def _school_urls():
