@@ -272,6 +272,12 @@ SMTP_TEST_TIMEOUT = env.float("SMTP_TEST_TIMEOUT", default=15.0)
 # ranges) listed here: any other port would let an account probe other services.
 SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS", default=[])
 
+# SMS providers' APIs (issue #14): their base URLs (the tests point them at local fakes) and
+# how long one call may take before it counts as a temporary failure.
+SMS_OVH_URL = env.str("SMS_OVH_URL", default="https://eu.api.ovh.com")
+SMS_BREVO_URL = env.str("SMS_BREVO_URL", default="https://api.brevo.com")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=15.0)
+
 # OAuth2 sign-in of external accounts at Microsoft 365 and Google (SMTP with XOAUTH2, issue
 # #12). The platform's own app registration at each provider: without a client id the
 # provider's button is not offered. Both providers redirect to one callback,
