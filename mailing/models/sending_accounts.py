@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
 from mailing.sending_accounts.fields import EncryptedTextField, is_unreadable
+from mailing.sms.providers import choices as sms_provider_choices
+from mailing.sms.validators import validate_sender_id
 
 MAX_SEND_DELAY = Decimal("3600")
 
@@ -24,6 +26,7 @@ class SendingAccount(models.Model):
     class Kind(models.TextChoices):
         INTEGRATED = "integrated", _("Eduka integrated sending service")
         EXTERNAL = "external", _("External sending service (SMTP)")
+        SMS = "sms", _("SMS sending service")
 
     class Security(models.TextChoices):
         NONE = "none", _("None")
@@ -68,6 +71,16 @@ class SendingAccount(models.Model):
     oauth_access_token = EncryptedTextField(blank=True, editable=False)
     oauth_access_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     oauth_connected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # An SMS account (kind "sms", issue #14): its provider's API (mailing.sms.providers), the
+    # credentials that provider asks for (JSON, encrypted, never shown back) and the sender
+    # name phones show.
+    sms_provider = models.CharField(_("SMS provider"), max_length=20, blank=True,
+                                    choices=sms_provider_choices)
+    sms_credentials = EncryptedTextField(blank=True, editable=False)
+    sms_sender_id = models.CharField(
+        _("sender name"), max_length=11, blank=True, validators=[validate_sender_id],
+        help_text=_("What phones show as the sender: 3 to 11 letters or digits, at least one "
+                    "letter, no spaces or accents (e.g. COLLEGEJM)."))
     max_bcc_recipients = models.PositiveIntegerField(
         _("maximum BCC recipients"), default=100,
         validators=[MinValueValidator(1), MaxValueValidator(10000)],

@@ -108,7 +108,9 @@ class SendingAccountForm(forms.ModelForm):
             % {"domain": settings.INTEGRATED_MAIL_DOMAIN}
         )
         self.fields["kind"].required = True
-        self.fields["kind"].choices = SendingAccount.Kind.choices
+        self.fields["kind"].choices = [
+            (value, label) for value, label in SendingAccount.Kind.choices
+            if value != SendingAccount.Kind.SMS]  # SMS accounts have a form of their own
         self.fields["history_profiles"].queryset = Profile.objects.filter(is_staff_profile=True)
         known = preset_for_host(self.instance.smtp_host)
         if known is not None:

@@ -17,9 +17,10 @@ def system_account() -> SendingAccount:
 
 
 def accounts_user_may_send_from(user) -> QuerySet[SendingAccount]:
-    """The accounts a user may pick in the composer: assigned, active and configured."""
+    """The accounts a user may pick in the composer: assigned, active and configured. (The
+    composer writes e-mail; SMS accounts are set up and tested ahead of SMS mailings.)"""
     return SendingAccount.objects.filter(users=user, is_active=True, is_system=False).exclude(
-        kind="")
+        kind__in=["", SendingAccount.Kind.SMS])
 
 
 def accounts_user_may_read(user) -> QuerySet[SendingAccount]:

@@ -5,6 +5,7 @@ from django.urls import path
 from mailing.automated import views as views_system_mail
 from mailing.sending_accounts import views
 from mailing.sending_accounts.oauth import views as views_oauth
+from mailing.sms import views as sms_views
 from mailing.submission import views as views_applications
 from mailing.tracking import views as views_suppression
 
@@ -12,6 +13,7 @@ app_name = "mailing"
 urlpatterns = [
     path("accounts/", views.account_list, name="account_list"),
     path("accounts/new/", views.account_create, name="account_create"),
+    path("accounts/new-sms/", sms_views.sms_account_create, name="sms_account_create"),
     path("accounts/<int:pk>/", views.account_edit, name="account_edit"),
     path("accounts/<int:pk>/users/", views.account_users, name="account_users"),
     path("accounts/<int:pk>/test/", views.account_test, name="account_test"),

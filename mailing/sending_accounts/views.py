@@ -22,6 +22,7 @@ from mailing.sending_accounts.forms import (
 )
 from mailing.sending_accounts.oauth.providers import available_providers
 from mailing.sending_accounts.presets import PRESETS, preset_fields, preset_for_host
+from mailing.sms import views as sms_views
 from mailing.submission import selectors as applications
 from mailing.submission.credentials import access_may_be_created
 from mailing.submission.forms import ApplicationAccessForm
@@ -92,6 +93,8 @@ def account_create(request):
 @permission_required(MANAGE)
 def account_edit(request, pk):
     account = get_object_or_404(SendingAccount, pk=pk)
+    if account.kind == SendingAccount.Kind.SMS:
+        return sms_views.sms_account_edit(request, account)
     form = SendingAccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
         return _save(request, form)
@@ -113,6 +116,8 @@ def account_users(request, pk):
 @permission_required(MANAGE)
 def account_test(request, pk):
     account = get_object_or_404(SendingAccount, pk=pk)
+    if account.kind == SendingAccount.Kind.SMS:
+        return sms_views.sms_account_test_view(request, account)
     form = AccountTestForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter a valid address to send the test message to."))

@@ -11,7 +11,7 @@ import pytest
 from accounts.models import Profile
 from mailing.engine import send_account_work
 from mailing.mailings.services import mailing_submit
-from mailing.models import Mailing
+from mailing.models import Mailing, SendingAccount
 from school.models import EnrolmentRequest
 from tests.browser.conftest import REQUIRED, log_in
 from tests.factories import PASSWORD, make_class, make_guardian, make_student, make_user
@@ -49,6 +49,9 @@ PAGES = {
     "account_list": ("admin", lambda d: "/configuration/accounts/"),
     "account_new": ("admin", lambda d: "/configuration/accounts/new/"),
     "account_edit": ("admin", lambda d: f"/configuration/accounts/{d['account'].pk}/"),
+    "sms_account_new": ("admin", lambda d: "/configuration/accounts/new-sms/"),
+    "sms_account_edit": ("admin",
+                         lambda d: f"/configuration/accounts/{d['sms_account'].pk}/"),
     "automated_emails": ("admin", lambda d: "/configuration/automated-emails/"),
     "suppressed": ("admin", lambda d: "/configuration/suppressed/"),
     "user_list": ("admin", lambda d: "/accounts/users/"),
@@ -88,8 +91,12 @@ def school_data(sink, school):
     enrolment = EnrolmentRequest.objects.create(
         guardian=guardian, first_name="Sami", last_name="Haddad",
         birth_date=datetime.date(2015, 3, 14), requested_class=school_class)
+    sms_account = SendingAccount.objects.create(
+        name="SMS", kind="sms", sms_provider="brevo", sms_sender_id="COLLEGE",
+        sms_credentials='{"api_key": "k"}')
     return {"class": school_class, "student": student, "guardian": guardian,
-            "account": account, "sent": sent, "draft": draft, "enrolment": enrolment}
+            "account": account, "sent": sent, "draft": draft, "enrolment": enrolment,
+            "sms_account": sms_account}
 
 
 def _axe(page) -> list[dict]:

@@ -30,6 +30,8 @@ class Command(BaseCommand):
         found = list(SendingAccount.objects.filter(lookup)[:2])
         if len(found) != 1:
             raise CommandError(f"No single sending account matches {account!r}.")
+        if found[0].kind == SendingAccount.Kind.SMS:
+            raise CommandError(f"{found[0]} is an SMS account: use send_test_sms.")
         outcome = account_test(account=found[0], to_email=to)
         if not outcome.ok:
             raise CommandError(f"Test failed. The server answered: {outcome.server_reply}"

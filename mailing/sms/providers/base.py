@@ -27,11 +27,12 @@ class Sent:
 
 class Provider:
     """One provider's API. `credentials` is the dict the account keeps encrypted; `fields`
-    names its keys, in the order the account form asks for them."""
+    names its keys as (key, label, secret), in the order the account form asks for them (a
+    secret is never shown back)."""
 
     code = ""
     label = ""
-    fields: tuple[tuple[str, str], ...] = ()
+    fields: tuple[tuple[str, str, bool], ...] = ()
     #: Setting holding the API's base URL (tests point it at a local fake).
     base_url_setting = ""
 

@@ -2,6 +2,8 @@
 `api-key` header; the number is international without its "+"; the answer names the
 message (`messageId`). Delivery reports come to the URL given as `webUrl`."""
 
+from django.utils.translation import gettext_lazy as _
+
 from mailing.engine.channel import ErrorKind
 
 from .base import Provider, Sent, call, json_body
@@ -10,7 +12,7 @@ from .base import Provider, Sent, call, json_body
 class Brevo(Provider):
     code = "brevo"
     label = "Brevo"
-    fields = (("api_key", "API key"),)
+    fields = (("api_key", _("API key"), True),)
     base_url_setting = "SMS_BREVO_URL"
 
     def send(self, session, credentials, sender, numbers, text, *, callback_url=""):

@@ -7,6 +7,8 @@ come to the job's `callBack` URL."""
 import hashlib
 import time
 
+from django.utils.translation import gettext_lazy as _
+
 from mailing.engine.channel import ErrorKind
 
 from .base import Provider, Sent, call, json_body
@@ -21,9 +23,10 @@ def signature(secret: str, consumer: str, method: str, url: str, body: str,
 class OVHcloud(Provider):
     code = "ovh"
     label = "OVHcloud SMS"
-    fields = (("application_key", "Application key"), ("application_secret",
-              "Application secret"), ("consumer_key", "Consumer key"),
-              ("service_name", "SMS account (sms-xx00000-1)"))
+    fields = (("service_name", _("SMS service name (sms-ab12345-1)"), False),
+              ("application_key", _("Application key"), False),
+              ("application_secret", _("Application secret"), True),
+              ("consumer_key", _("Consumer key"), True))
     base_url_setting = "SMS_OVH_URL"
 
     def send(self, session, credentials, sender, numbers, text, *, callback_url=""):
