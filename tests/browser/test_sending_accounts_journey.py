@@ -21,7 +21,7 @@ def test_it_configures_tests_and_assigns_an_external_account(page, smtp_server_f
     log_in(page, "directrice@example.org", PASSWORD)
 
     page.get_by_role("link", name="Comptes e-mail et SMS").first.click()
-    page.get_by_role("link", name="Ajouter un compte").click()
+    page.get_by_role("link", name="Ajouter un compte e-mail").click()
     page.locator("#id_name").fill("Secrétariat")
     page.get_by_label("Service d'envoi externe (SMTP)").check()
     page.locator("#id_sender_name").fill("Secrétariat du collège")
