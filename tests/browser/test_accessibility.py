@@ -118,6 +118,10 @@ def _open(page, name, data):
         log_in(page, USERS[persona], PASSWORD)
     response = page.goto(address(data))
     assert response.ok, f"{name}: {response.status}"
+    # Judge the page people see: scripts run and the editor's icon font loaded (before the
+    # font arrives, axe reads its ligatures, "format_paragraph", as words).
+    page.wait_for_load_state("networkidle")
+    page.evaluate("document.fonts.ready.then(() => true)")
 
 
 @pytest.mark.parametrize("name", list(PAGES))
