@@ -3,8 +3,11 @@
 import os
 
 from celery import Celery, signals
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduka.settings.dev")
+# filesystem:// (the embedded default) writes each message whole before workers can see it.
+TRANSPORT_ALIASES["filesystem"] = "eduka.broker_filesystem:Transport"
 
 app = Celery("eduka", include=["eduka.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
