@@ -532,6 +532,9 @@ class SMTPTestServer:
                 raise ValueError(f"chaos steps are {CHAOS_STEPS}, not {step!r}")
         self.chaos = dict(chaos) if chaos else None
         self.chaos_log: list[str] = []
+        # Steps that strike at their next chance whatever the draw (once each), so that a test
+        # sees every kind of drop however the random draws fall.
+        self.chaos_due: set[str] = set()
         self._random = random.Random(seed)
 
         self._users = dict(users) if users is not None else {}
@@ -679,7 +682,8 @@ class SMTPTestServer:
         if not chaos or step not in chaos:
             return False
         with self._lock:
-            strikes = self._random.random() < chaos[step]
+            strikes = self._random.random() < chaos[step] or step in self.chaos_due
+            self.chaos_due.discard(step)
             if strikes:
                 self.chaos_log.append(step)
         return strikes

@@ -130,6 +130,8 @@ def test_it_accounts_for_every_recipient_whatever_the_stop_and_the_drop(
             addresses = _addresses(24, prefix=f"{action}-")
             server._refuse_recipients = {a: "550 5.1.1 User unknown" for a in addresses[:2]}
             server.chaos = {"mail": 0.06, "data": 0.06, "after_dot": 0.06, "hang": 0.03}
+            if action == "pause":
+                server.chaos_due = {"mail", "data", "after_dot", "hang"}  # each at least once
             if action == "resend_uncertain":
                 server.chaos["after_dot"] = 0.25
             mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN,
