@@ -76,6 +76,7 @@ def test_a_mailing_is_composed_and_scheduled_with_the_keyboard_alone(page, sink,
     tab_to(page, "[data-insert-variable]")
     page.keyboard.press("Enter")  # the chip goes where the cursor was, focus back in the text
     expect(page.locator(".tiptap.ProseMirror .merge-variable")).to_have_text("{{ eleve.prenom }}")
+    expect(page.locator(".tiptap.ProseMirror")).to_be_focused()  # given back on the next frame
     page.keyboard.press("Enter")
     page.keyboard.press("Control+b")
     page.keyboard.type("la sortie a lieu jeudi")
