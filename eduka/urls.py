@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts.views import home
+from mailing.sms.receipts import sms_receipts
 
 urlpatterns = [
     path("", home, name="home"),
@@ -15,6 +16,8 @@ urlpatterns = [
     path("configuration/", include("mailing.sending_accounts.urls")),
     path("emails/", include("mailing.mailings.urls")),
     path("", include("notifications.urls")),
+    # Called by SMS providers, not people: the account and its secret name the URL.
+    path("sms/<int:account_id>/<str:token>/receipts/", sms_receipts, name="sms_receipts"),
     path("i18n/", include("django.conf.urls.i18n")),
     # The body editor's dialogs (django-prose-editor) say their words through gettext in
     # JavaScript: its own French catalogue, completed by ours (locale/fr/…/djangojs.po).

@@ -4,6 +4,7 @@ from accounts.models import Profile
 from school.models import School
 from tests.factories import make_class, make_guardian, make_student, make_user
 from tests.oauth_servers import oauth_server, xoauth2_smtp_server  # noqa: F401 (fixtures)
+from tests.sms_providers import brevo, ovh  # noqa: F401 (fixtures)
 from tests.smtp_servers import smtp_server, smtp_server_factory  # noqa: F401 (fixtures)
 
 

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 OVH_CREDENTIALS = {"application_key": "ak-test", "application_secret": "as-test",
                    "consumer_key": "ck-test", "service_name": "sms-ab12345-1"}
 BREVO_CREDENTIALS = {"api_key": "xkeysib-test"}
@@ -33,6 +35,8 @@ class FakeProvider:
         self.scripted: list[tuple[int, dict]] = []  # answers given before the normal ones
         self.invalid_numbers: set[str] = set()
         self.accepted: list[tuple[str, str]] = []
+        # (provider id, number, receipt URL) of every SMS accepted with a receipt URL.
+        self.callbacks: list[tuple[str, str, str]] = []
         self.delay = 0.0
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
@@ -52,6 +56,31 @@ class FakeProvider:
     def sent(self) -> list[tuple[str, str]]:
         """(number, text) of every SMS the fake accepted, in order."""
         return list(self.accepted)
+
+    def receipt(self, provider_id: str, status: str) -> tuple[str, str, dict]:
+        """The call the provider makes to report on one SMS, as (method, path, data): OVH's
+        GET with `id` and `dlr` (1 delivered, 2/16 failed, 4/8 on the way), Brevo's JSON POST
+        with `messageId` and `msg_status` (delivered, hardBounce, sent…)."""
+        url = next(u for i, _n, u in self.callbacks if i == provider_id)
+        path = "/" + url.split("/", 3)[3]
+        if self.kind == "ovh":
+            return "GET", path, {"id": provider_id, "dlr": status, "description": f"DLR {status}",
+                                 "ptt": "0", "date": "2026-12-04 10:00:00"}
+        return "POST", path, {"messageId": int(provider_id), "msg_status": status,
+                              "description": status, "to": "33600000000"}
+
+    def report_all(self, status: str) -> list[int]:
+        """Call every recorded receipt URL over HTTP with `status`; their HTTP answers."""
+        import requests
+
+        answers = []
+        for provider_id, _number, url in list(self.callbacks):
+            method, _path, data = self.receipt(provider_id, status)
+            if method == "GET":
+                answers.append(requests.get(url, params=data, timeout=10).status_code)
+            else:
+                answers.append(requests.post(url, json=data, timeout=10).status_code)
+        return answers
 
     # -- answers --------------------------------------------------------------------------
 
@@ -77,8 +106,12 @@ class FakeProvider:
         valid = [n for n in request.body["receivers"] if n not in self.invalid_numbers]
         invalid = [n for n in request.body["receivers"] if n in self.invalid_numbers]
         self.accepted += [(n, request.body["message"]) for n in valid]
+        ids = [next(self._ids) for _ in valid]
+        if request.body.get("callBack"):
+            url = request.body["callBack"]
+            self.callbacks += [(str(i), n, url) for i, n in zip(ids, valid, strict=True)]
         return 200, {"totalCreditsRemoved": len(valid), "invalidReceivers": invalid,
-                     "validReceivers": valid, "ids": [next(self._ids) for _ in valid]}
+                     "validReceivers": valid, "ids": ids}
 
     def _brevo(self, request: Request) -> tuple[int, dict]:
         if request.headers.get("api-key") != BREVO_CREDENTIALS["api_key"]:
@@ -86,7 +119,11 @@ class FakeProvider:
         if "+" + request.body.get("recipient", "") in self.invalid_numbers:
             return 400, {"code": "invalid_parameter", "message": "Invalid phone number"}
         self.accepted.append(("+" + request.body["recipient"], request.body["content"]))
-        return 201, {"messageId": next(self._ids)}
+        message_id = next(self._ids)
+        if request.body.get("webUrl"):
+            self.callbacks.append((str(message_id), "+" + request.body["recipient"],
+                                   request.body["webUrl"]))
+        return 201, {"messageId": message_id}
 
     def _handler(self):
         fake = self
@@ -111,3 +148,21 @@ class FakeProvider:
                 pass
 
         return Handler
+
+
+@pytest.fixture
+def ovh(settings):
+    """A local OVHcloud SMS API, where the application's OVH calls go."""
+    server = FakeProvider("ovh")
+    settings.SMS_OVH_URL = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def brevo(settings):
+    """A local Brevo SMS API, where the application's Brevo calls go."""
+    server = FakeProvider("brevo")
+    settings.SMS_BREVO_URL = server.url
+    yield server
+    server.stop()

@@ -277,6 +277,8 @@ SMTP_ALLOWED_EXTRA_PORTS = env.list("SMTP_ALLOWED_EXTRA_PORTS", default=[])
 SMS_OVH_URL = env.str("SMS_OVH_URL", default="https://eu.api.ovh.com")
 SMS_BREVO_URL = env.str("SMS_BREVO_URL", default="https://api.brevo.com")
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=15.0)
+# The most parts one SMS may take once filled in for its recipient (each part is paid for).
+SMS_MAX_PARTS = env.int("SMS_MAX_PARTS", default=6)
 
 # OAuth2 sign-in of external accounts at Microsoft 365 and Google (SMTP with XOAUTH2, issue
 # #12). The platform's own app registration at each provider: without a client id the

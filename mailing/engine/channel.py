@@ -1,13 +1,14 @@
 """What the engine needs of a sending channel, and nothing more: build a message's payload,
 open a connection, send, and a classified outcome. E-mail over SMTP implements it
-(mailing/sending_accounts/channel.py); an SMS provider will implement it the same way.
+(mailing/sending_accounts/channel.py), SMS through a provider's HTTP API the same way
+(mailing/sms/channel.py).
 
 The engine leases, paces, retries, records and recovers; it never speaks a channel's protocol.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from typing import Protocol
@@ -69,6 +70,9 @@ class SendResult:
     accepted: list[str]
     refused: dict[str, tuple[int, str]]
     reply: str = ""  # the remote side's answer, e.g. "250 2.0.0 Ok: queued as 4XyZ"
+    # address -> the remote side's own id of what it accepted for that address, where its
+    # later reports name that id rather than ours (an SMS provider's message id).
+    references: dict[str, str] = field(default_factory=dict)
 
 
 class Connection(Protocol):
@@ -97,9 +101,15 @@ class Channel(Protocol):
         """An open, authenticated connection; raises DeliveryFailure."""
 
 
-CHANNELS = {"email": "mailing.sending_accounts.channel.EmailChannel"}
+CHANNELS = {"email": "mailing.sending_accounts.channel.EmailChannel",
+            "sms": "mailing.sms.channel.SmsChannel"}
 
 
 @cache
 def channel_for(kind: str = "email") -> Channel:
     return import_string(CHANNELS[kind])()
+
+
+def account_channel(account) -> Channel:
+    """The channel an account sends on: SMS for an SMS account, e-mail for the others."""
+    return channel_for("sms" if account.is_sms else "email")

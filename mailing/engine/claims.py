@@ -220,9 +220,17 @@ def _record_sent(message: Message, result, now, *, start_next: int | None = None
                 started = cursor.rowcount == 2
             cursor.execute(RECIPIENTS_SENT, [S.SENT, smtp_code, text, _db_time(now), done,
                                               S.SENDING])
+            _record_references(message, result.references)
         return start_next is not None and started
     _record_partial(message, result, now, smtp_code, text)
     return False
+
+
+def _record_references(message: Message, references: dict[str, str]) -> None:
+    """The remote side's ids of what it accepted, which its receipts will name (SMS)."""
+    for address, reference in references.items():
+        Recipient.objects.filter(message=message, email=address).update(
+            provider_ref=reference[:100])
 
 
 def _record_partial(message: Message, result, now, smtp_code, text) -> None:
@@ -234,6 +242,7 @@ def _record_partial(message: Message, result, now, smtp_code, text) -> None:
             smtp_code=smtp_code, smtp_text=text)
         Recipient.objects.filter(message=message, email__in=result.accepted).update(
             status=S.SENT, smtp_code=smtp_code, smtp_text=text)
+        _record_references(message, result.references)
         temporary = []
         for email, (rcode, rtext) in result.refused.items():
             if 400 <= rcode < 500:

@@ -19,7 +19,7 @@ from .channel import (
     Connection,
     DeliveryFailure,
     ErrorKind,
-    channel_for,
+    account_channel,
 )
 from .claims import (
     S,
@@ -74,7 +74,7 @@ class _AccountRun:
         self.deadline = time.monotonic() + budget
         self.delay = float(account.send_delay)
         self.last_transaction = slot.last_transaction_at
-        self.channel = channel_for()
+        self.channel = account_channel(account)
         self.connection: Connection | None = None
         self.last_used = time.monotonic()
         self.renew_at = time.monotonic() + settings.MAILING_LEASE_SECONDS / 3
@@ -184,8 +184,9 @@ class _AccountRun:
 
     def transmit(self, message: Message, following: Message | None,
                  prepared: dict[int, bytes]) -> tuple[int | None, bool]:
-        """One SMTP transaction and its result. Returns the message marked in flight with the
-        result (if any) and whether the account was paused."""
+        """One transaction (SMTP, or an SMS provider's API call) and its result. Returns the
+        message marked in flight with the result (if any) and whether the account was
+        paused."""
         try:
             renderer = self.renderers.get(message.mailing_id)
             if renderer is None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from mailing.models import Mailing, SuppressedAddress
+from school import phones
 from school.models import Guardian, School, Student
 
 
@@ -88,6 +89,7 @@ class Plan:
         messages = batches if mode == "bcc" else len(self.messages)
         return {"recipients": self.recipient_count, "messages": messages,
                 "duplicates": self.duplicates,
+                "left_out": len(self.excluded) + len(self.suppressed),
                 "excluded": [[str(who), str(why)] for who, why in self.excluded],
                 "suppressed": [[r.email, r.suppressed_reason] for r in self.suppressed]}
 
@@ -140,10 +142,12 @@ def _staff(audience: Audience):
         .order_by("last_name", "first_name"))
 
 
-def resolve(audience: Audience, mode: str, *, school: School | None = None) -> Plan:
+def resolve(audience: Audience, mode: str, *, school: School | None = None,
+            sms: bool = False) -> Plan:
     """Who gets which message: one per (guardian, student) per student, one per guardian, or
-    one BCC list; duplicates merged, and who is left out with the reason."""
-    plan = _PlanBuilder(school or School.current(), mode)
+    one BCC list; duplicates merged, and who is left out with the reason. For an SMS mailing
+    (`sms`) the address is each person's mobile number, in E.164."""
+    plan = _PlanBuilder(school or School.current(), mode, sms=sms)
     students = list(_students(audience)) if (audience.class_ids or audience.student_ids) else []
     if mode == Mailing.Mode.PER_STUDENT:
         plan.per_student(audience, students)
@@ -159,8 +163,10 @@ def resolve(audience: Audience, mode: str, *, school: School | None = None) -> P
 class _PlanBuilder:
     """The messages of a plan as they are found, each key once (later ones are duplicates)."""
 
-    def __init__(self, school: School, mode: str):
+    def __init__(self, school: School, mode: str, *, sms: bool = False):
         self.mode = mode
+        self.sms = sms
+        self.region = school.country
         self.ecole = school_context(school)
         self.suppressed = {row.email.lower(): row.reason
                            for row in SuppressedAddress.objects.all()}
@@ -168,6 +174,17 @@ class _PlanBuilder:
         self.seen: set = set()
         self.duplicates = 0
         self.messages: list[PlannedMessage] = []
+
+    def reach(self, guardian: Guardian) -> tuple[str, str]:
+        """(address, "") where the message can reach the guardian, ("", why) otherwise."""
+        if not self.sms:
+            return (guardian.email, "") if guardian.email else ("", _("no e-mail address"))
+        phone = guardian.phone_status(self.region)
+        if not phone.is_mobile:
+            return "", phone.reason
+        if guardian.sms_opt_out:
+            return "", _("asked for no SMS")
+        return phone.e164, ""
 
     def recipient(self, email, name, student_name=""):
         return PlannedRecipient(email=email, name=name, student_name=student_name,
@@ -183,12 +200,13 @@ class _PlanBuilder:
     def _key(self, email: str):
         return email.lower() if self.mode != Mailing.Mode.PER_STUDENT else (email.lower(), None)
 
-    def _guardian_message(self, guardian, student, *, students_named: str, kids) -> PlannedMessage:
+    def _guardian_message(self, guardian, student, *, address: str, students_named: str,
+                          kids) -> PlannedMessage:
         return PlannedMessage(
-            recipients=[self.recipient(guardian.email, str(guardian), students_named)],
+            recipients=[self.recipient(address, str(guardian), students_named)],
             context={"eleve": student_context(student) if student else {},
                      "parent": guardian_context(guardian), "ecole": self.ecole,
-                     "destinataire": {"email": guardian.email},
+                     "destinataire": {"email": address},
                      "enfants": [student_context(kid) for kid in kids]})
 
     def per_student(self, audience: Audience, students) -> None:
@@ -197,32 +215,36 @@ class _PlanBuilder:
             if not guardians:
                 self.excluded.append((str(student), _("no guardian recorded")))
             for guardian in guardians:
-                if not guardian.email:
-                    self.excluded.append((f"{guardian} ({student})", _("no e-mail address")))
+                address, why = self.reach(guardian)
+                if not address:
+                    self.excluded.append((f"{guardian} ({student})", why))
                     continue
-                self.add((guardian.email.lower(), student.pk), self._guardian_message(
-                    guardian, student, students_named=str(student), kids=[]))
+                self.add((address.lower(), student.pk), self._guardian_message(
+                    guardian, student, address=address, students_named=str(student),
+                    kids=[]))
         if audience.guardian_ids:
             guardians, children = _guardians(Audience(guardian_ids=audience.guardian_ids), [])
             for guardian in guardians:
+                address, why = self.reach(guardian)
                 for student in children.get(guardian.pk, []) or [None]:
-                    if not guardian.email:
-                        self.excluded.append((str(guardian), _("no e-mail address")))
+                    if not address:
+                        self.excluded.append((str(guardian), why))
                         break
-                    self.add((guardian.email.lower(), student.pk if student else None),
+                    self.add((address.lower(), student.pk if student else None),
                              self._guardian_message(
-                                 guardian, student, kids=[],
+                                 guardian, student, address=address, kids=[],
                                  students_named=str(student) if student else ""))
 
     def per_guardian(self, audience: Audience, students) -> None:
         guardians, children = _guardians(audience, students)
         for guardian in guardians:
-            if not guardian.email:
-                self.excluded.append((str(guardian), _("no e-mail address")))
+            address, why = self.reach(guardian)
+            if not address:
+                self.excluded.append((str(guardian), why))
                 continue
             kids = children.get(guardian.pk, [])
-            self.add(guardian.email.lower(), self._guardian_message(
-                guardian, kids[0] if len(kids) == 1 else None, kids=kids,
+            self.add(address.lower(), self._guardian_message(
+                guardian, kids[0] if len(kids) == 1 else None, address=address, kids=kids,
                 students_named=", ".join(str(kid) for kid in kids)))
         for student in students:
             if not student.guardians.all():
@@ -230,6 +252,9 @@ class _PlanBuilder:
 
     def staff(self, audience: Audience) -> None:
         for user in _staff(audience):
+            if self.sms:  # staff accounts hold no phone number
+                self.excluded.append((str(user), phones.NO_NUMBER))
+                continue
             self.add(self._key(user.email), PlannedMessage(
                 recipients=[self.recipient(user.email, str(user))],
                 context={"eleve": {}, "parent": {"prenom": user.first_name,
@@ -244,11 +269,18 @@ class _PlanBuilder:
             address = address.strip()
             if not address:
                 continue
-            try:
-                validate_email(address)
-            except ValidationError:
-                self.excluded.append((address, _("invalid e-mail address")))
-                continue
+            if self.sms:
+                phone = phones.parse(address, self.region)
+                if not phone.is_mobile:
+                    self.excluded.append((address, phone.reason))
+                    continue
+                address = phone.e164
+            else:
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    self.excluded.append((address, _("invalid e-mail address")))
+                    continue
             self.add(self._key(address), PlannedMessage(
                 recipients=[self.recipient(address, "")],
                 context={"eleve": {}, "parent": {}, "ecole": self.ecole,

@@ -91,6 +91,11 @@ def _lock_startable(mailing: Mailing, *, scheduled: bool) -> Mailing:
 
 
 @transaction.atomic
+def mailing_plan(mailing: Mailing) -> Plan:
+    """Who the mailing goes to, resolved now, on its account's channel (e-mail or SMS)."""
+    return resolve(Audience.from_json(mailing.audience), mailing.mode, sms=mailing.is_sms)
+
+
 def mailing_submit(*, mailing: Mailing, plan: Plan | None = None,
                    scheduled: bool = False) -> Mailing:
     """Resolve the audience and write every message and recipient, in bulk, in this
@@ -100,7 +105,7 @@ def mailing_submit(*, mailing: Mailing, plan: Plan | None = None,
     account = mailing.account
     if account.is_system is False and not account.is_configured:
         raise ValidationError(_("The sending account is not configured."), code="account")
-    plan = plan or resolve(Audience.from_json(mailing.audience), mailing.mode)
+    plan = plan or mailing_plan(mailing)
     priority = 0 if account.is_system else 5
     # Rows as plain tuples (see _bulk_insert): (context, Message-ID) per message, and
     # (Message-ID, email, name, student name) per recipient of a message.
@@ -295,7 +300,7 @@ def mailing_test_send(*, mailing: Mailing, to_email: str, index: int = 0):
     from mailing.mailings.rendering import MailingRenderer, envelope_sender
     from mailing.sending_accounts.services import TestOutcome, send_now
 
-    plan = resolve(Audience.from_json(mailing.audience), mailing.mode)
+    plan = mailing_plan(mailing)
     if not plan.messages:
         return TestOutcome(ok=False, server_reply=_("This mailing has no recipient yet."))
     planned = plan.messages[min(index, len(plan.messages) - 1)]

@@ -3,11 +3,13 @@
 from django.urls import path
 
 from mailing.mailings import views, views_live
+from mailing.sms.compose import sms_compose
 
 app_name = "mailings"
 urlpatterns = [
     path("", views.mailing_list, name="mailing_list"),
     path("new/", views.mailing_compose, name="mailing_compose"),
+    path("sms/new/", sms_compose, name="sms_compose"),
     path("audience-count/", views_live.mailing_audience_count, name="mailing_audience_count"),
     path("audience-search/", views_live.mailing_audience_search,
          name="mailing_audience_search"),

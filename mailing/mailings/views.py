@@ -20,7 +20,6 @@ from mailing.engine.quotas import quota_forecast, waiting_for_quota
 from mailing.mailings import export, scheduling
 from mailing.mailings import selectors as selectors_mailings
 from mailing.mailings import services as submission
-from mailing.mailings.audience import Audience, resolve
 from mailing.mailings.editor import CHIP_VARIABLES, MENU_LABELS, editable_body
 from mailing.mailings.forms import (
     MailingForm,
@@ -33,6 +32,8 @@ from mailing.mailings.templating import RenderLimitExceeded
 from mailing.models import Mailing, MailingTemplate, Message
 from mailing.sending_accounts import selectors
 from mailing.sending_accounts.forms import AccountTestForm
+from mailing.sms.accounts import SmsTestForm
+from mailing.sms.compose import sms_compose, sms_mailing_test_send, sms_preview
 from mailing.submission.selectors import submitted_preview
 from mailing.tracking import dsn
 
@@ -48,7 +49,7 @@ def _visible_mailing(request, pk) -> Mailing:
 def _own_mailing(request, pk) -> Mailing:
     """Acting on a mailing needs the right to send from its account."""
     mailing = _visible_mailing(request, pk)
-    if not selectors.accounts_user_may_send_from(request.user).filter(
+    if not selectors.accounts_user_may_use(request.user).filter(
             pk=mailing.account_id).exists():
         raise PermissionDenied
     return mailing
@@ -73,6 +74,7 @@ def mailing_list(request):
         context["page"] = Paginator(selectors_mailings.mailings_visible_to(request.user),
                                     25).get_page(request.GET.get("page"))
     context["can_compose"] = selectors.accounts_user_may_send_from(request.user).exists()
+    context["can_text"] = selectors.accounts_user_may_text_from(request.user).exists()
     context["replies_held"] = selectors.replies_held_visible_to(request.user).count()
     return render(request, "mailing/mailing_list.html", context)
 
@@ -82,6 +84,8 @@ def mailing_compose(request, pk=None):
     mailing = _own_mailing(request, pk) if pk else None
     if mailing and mailing.status != Mailing.Status.DRAFT:
         return redirect("mailings:mailing_detail", mailing.pk)
+    if mailing and mailing.is_sms:
+        return sms_compose(request, mailing)
     initial = MailingForm.initial_from(mailing) if mailing else {}
     template = None
     if request.GET.get("template"):
@@ -138,15 +142,21 @@ def mailing_detail(request, pk):
         and waiting_for_quota(mailing.account),
         "page": paginator.get_page(request.GET.get("page")),
         "filters": filters, "query": query.urlencode(),
-        "can_act": selectors.accounts_user_may_send_from(request.user).filter(
+        "can_act": selectors.accounts_user_may_use(request.user).filter(
             pk=mailing.account_id).exists()})
 
 
 def _draft_page(request, mailing):
-    plan = resolve(Audience.from_json(mailing.audience), mailing.mode)
+    plan = submission.mailing_plan(mailing)
     index = min(max(int(request.GET.get("preview", 0) or 0), 0), max(len(plan.messages) - 1, 0))
     preview = None
-    if plan.messages:
+    if plan.messages and mailing.is_sms:
+        try:
+            preview = {**sms_preview(mailing, plan.messages[index].context),
+                       "recipients": plan.messages[index].recipients}
+        except RenderLimitExceeded as problem:
+            messages.error(request, str(problem))
+    elif plan.messages:
         try:
             subject, text, html = MailingRenderer(mailing).render_parts(
                 plan.messages[index].context)
@@ -162,7 +172,8 @@ def _draft_page(request, mailing):
     count = summary["messages"]
     return render(request, "mailing/mailing_draft.html", {
         "mailing": mailing, "plan": plan, "preview": preview, "index": index,
-        "choices": choices, "test_form": AccountTestForm(initial={"to_email": request.user.email}),
+        "choices": choices, "test_form": SmsTestForm() if mailing.is_sms else AccountTestForm(
+            initial={"to_email": request.user.email}),
         "schedule_form": ScheduleForm(initial={"send_at": mailing.scheduled_at and
                                                timezone.localtime(mailing.scheduled_at)}),
         "message_count": count, "quota_notes": quota_forecast(
@@ -174,11 +185,17 @@ def _draft_page(request, mailing):
 @permission_required(SEND)
 def mailing_test(request, pk):
     mailing = _own_mailing(request, pk)
-    form = AccountTestForm(request.POST)
+    form = (SmsTestForm if mailing.is_sms else AccountTestForm)(request.POST)
     if too_many("mailing-test-send", str(request.user.pk), limit=settings.MAILING_TEST_SEND_LIMIT,
                 window=settings.MAILING_TEST_SEND_WINDOW):
         messages.error(request, _("You sent many test messages in a short time: wait a few "
                                   "minutes before sending another."))
+    elif form.is_valid() and mailing.is_sms:
+        outcome = sms_mailing_test_send(mailing=mailing, to_number=form.cleaned_data["to_number"],
+                                        index=int(request.POST.get("preview", 0) or 0))
+        (messages.success if outcome.ok else messages.error)(request, (
+            _("Test SMS sent. The provider answered: %(reply)s") if outcome.ok else
+            _("Test failed. The provider answered: %(reply)s")) % {"reply": outcome.reply})
     elif form.is_valid():
         try:
             outcome = submission.mailing_test_send(
@@ -313,6 +330,9 @@ def message_detail(request, pk, message_pk):
         # Sent as the application wrote it, not rendered from a template: its subject and
         # text part are shown, never its HTML.
         context.update(subject=mailing.subject, submitted=submitted_preview(mailing))
+        return render(request, "mailing/message_detail.html", context)
+    if mailing.is_sms:
+        context.update(subject=mailing.subject, **sms_preview(mailing, message.context))
         return render(request, "mailing/message_detail.html", context)
     try:
         subject, text, html = MailingRenderer(mailing).render_parts(message.context)

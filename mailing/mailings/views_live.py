@@ -31,7 +31,7 @@ def mailing_audience_search(request):
 
 
 def _account(request):
-    return selectors.accounts_user_may_send_from(request.user).filter(
+    return selectors.accounts_user_may_use(request.user).filter(
         pk=int(request.POST["account"]) if request.POST.get("account", "").isdigit() else 0
     ).first()
 
@@ -46,7 +46,8 @@ def mailing_audience_count(request):
         return HttpResponse(status=400)
     account = _account(request)
     mode = form.cleaned_data["mode"]
-    plan = resolve(Audience.from_json(form.audience()), mode)
+    plan = resolve(Audience.from_json(form.audience()), mode,
+                   sms=bool(account and account.is_sms))
     summary = plan.summary(mode, account.max_bcc_recipients if account else 100)
     return render(request, "mailing/includes/audience_count.html", {"summary": summary})
 

@@ -8,6 +8,7 @@ says what happened to it; nothing is ever dropped silently.
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -102,6 +103,10 @@ class Mailing(models.Model):
     def __str__(self):
         return self.subject
 
+    @property
+    def is_sms(self) -> bool:
+        return self.account.kind == SendingAccount.Kind.SMS
+
 
 def attachment_path(instance, filename):
     return f"mailings/{instance.mailing_id}/{filename}"
@@ -192,6 +197,10 @@ class Recipient(models.Model):
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients",
                                 null=True, blank=True)
+    # The address on the mailing's channel: an e-mail address, or for an SMS mailing the
+    # mobile number in E.164 ("+33612345678").
+    # (An EmailField as first made: validation happens before, where addresses are typed, and
+    # changing the field would make SQLite rebuild the table and drop the count triggers.)
     email = models.EmailField(max_length=254)
     name = models.CharField(max_length=300, blank=True)
     student_name = models.CharField(max_length=300, blank=True)
@@ -205,6 +214,10 @@ class Recipient(models.Model):
     delivery_status = models.CharField(max_length=20, blank=True)
     delivery_diagnostic = models.TextField(blank=True)
     delivery_reported_at = models.DateTimeField(null=True, blank=True)
+    # The provider's id of an SMS, which its delivery receipts name. NULL rather than "" for
+    # e-mail: a nullable column is added in place, where a default would make SQLite rebuild
+    # the table (and drop the triggers that keep RecipientCount).
+    provider_ref = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -215,7 +228,9 @@ class Recipient(models.Model):
         indexes = [models.Index(fields=["mailing", "id"], name="mailing_recipient_list"),
                    models.Index(fields=["mailing", "status", "id"],
                                 name="mailing_recipient_status_list"),
-                   models.Index(Lower("email"), name="mailing_recipient_email_ci")]
+                   models.Index(Lower("email"), name="mailing_recipient_email_ci"),
+                   models.Index(fields=["provider_ref"], name="mailing_recipient_sms_ref",
+                                condition=Q(provider_ref__isnull=False))]
 
     def __str__(self):
         return self.email

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
@@ -81,6 +82,8 @@ class SendingAccount(models.Model):
         _("sender name"), max_length=11, blank=True, validators=[validate_sender_id],
         help_text=_("What phones show as the sender: 3 to 11 letters or digits, at least one "
                     "letter, no spaces or accents (e.g. COLLEGEJM)."))
+    # Names this account's receipt URL (see `sms_webhook_token`): replaced to retire a URL.
+    sms_webhook_salt = models.CharField(max_length=32, blank=True, editable=False)
     max_bcc_recipients = models.PositiveIntegerField(
         _("maximum BCC recipients"), default=100,
         validators=[MinValueValidator(1), MaxValueValidator(10000)],
@@ -160,7 +163,19 @@ class SendingAccount(models.Model):
 
     @property
     def is_configured(self) -> bool:
+        if self.kind == self.Kind.SMS:
+            return bool(self.sms_provider and self.sms_sender_id and self.sms_credentials)
         return bool(self.kind) and bool(self.envelope_from)
+
+    @property
+    def is_sms(self) -> bool:
+        return self.kind == self.Kind.SMS
+
+    def sms_webhook_token(self) -> str:
+        """The secret in this account's receipt URL: derived from the site's secret key, the
+        account and its salt, so no copy of it is stored; a new salt retires the old URL."""
+        return salted_hmac("eduka.sms.webhook", f"{self.pk}:{self.sms_webhook_salt}",
+                           algorithm="sha256").hexdigest()[:40]
 
     @property
     def envelope_from(self) -> str:

@@ -16,11 +16,21 @@ def system_account() -> SendingAccount:
     return SendingAccount.objects.get(is_system=True)
 
 
-def accounts_user_may_send_from(user) -> QuerySet[SendingAccount]:
-    """The accounts a user may pick in the composer: assigned, active and configured. (The
-    composer writes e-mail; SMS accounts are set up and tested ahead of SMS mailings.)"""
+def accounts_user_may_use(user) -> QuerySet[SendingAccount]:
+    """The accounts a user may send from, e-mail and SMS: assigned, active, configured. Acting
+    on a mailing (send, pause, cancel, resend) needs its account to be one of them."""
     return SendingAccount.objects.filter(users=user, is_active=True, is_system=False).exclude(
-        kind__in=["", SendingAccount.Kind.SMS])
+        kind="")
+
+
+def accounts_user_may_send_from(user) -> QuerySet[SendingAccount]:
+    """The accounts a user may pick in the e-mail composer."""
+    return accounts_user_may_use(user).exclude(kind=SendingAccount.Kind.SMS)
+
+
+def accounts_user_may_text_from(user) -> QuerySet[SendingAccount]:
+    """The accounts a user may pick in the SMS composer."""
+    return accounts_user_may_use(user).filter(kind=SendingAccount.Kind.SMS)
 
 
 def accounts_user_may_read(user) -> QuerySet[SendingAccount]:

@@ -9,6 +9,7 @@ import requests
 from django import forms
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.crypto import get_random_string
 from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -94,6 +95,8 @@ class SmsAccountForm(forms.ModelForm):
         account = super().save(commit=False)
         account.kind = SendingAccount.Kind.SMS
         account.sms_credentials = json.dumps(self.credentials)
+        if not account.sms_webhook_salt:
+            account.sms_webhook_salt = get_random_string(32)
         if commit:
             account.save()
             self.save_m2m()

@@ -11,6 +11,7 @@ from eduka.decorators import permission_required
 from mailing.models import SendingAccount
 from mailing.sending_accounts.forms import AccountUsersForm
 from mailing.sms.accounts import SmsAccountForm, SmsTestForm, sms_account_test
+from mailing.sms.channel import receipts_url
 from mailing.sms.providers import PROVIDERS, provider
 
 MANAGE = "mailing.manage_sending_accounts"
@@ -22,6 +23,7 @@ def sms_account_page(request, account, form, *, test_form=None):
     if account is not None:
         context["test_form"] = test_form or SmsTestForm()
         context["users_form"] = AccountUsersForm(initial={"users": account.users.all()})
+        context["receipts_url"] = receipts_url(account)
     return render(request, "mailing/sms_account_form.html", context)
 
 

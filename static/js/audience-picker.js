@@ -15,6 +15,8 @@
   var removeLabel = list.getAttribute("data-remove") || "";
   var moreLabel = list.getAttribute("data-more") || "";
   var noneLabel = list.getAttribute("data-none") || "";
+  // Kinds this composer cannot write to (the SMS composer: staff hold no phone number).
+  var left = (picker.getAttribute("data-without") || "").split(",");
   var active = -1;
   var ticket = 0;
   var timer = null;
@@ -109,6 +111,7 @@
     var last = list.querySelector(".option-more.loading");
     if (last) { last.remove(); }
     Object.keys(data.results).forEach(function (kind) {
+      if (left.indexOf(kind) !== -1) { return; }
       var section = data.results[kind];
       section.items.forEach(function (item) { list.appendChild(option(item, 0)); });
       if (section.more) { list.appendChild(more(kind, (data.kind ? data.page : 1) + 1)); }
@@ -184,4 +187,9 @@
     changed();
     (next ? next.querySelector(".chip-remove") : input).focus();
   });
+  // Typed into before this script ran (a quick typist on a slow connection): search now.
+  if (document.activeElement === input && input.value.trim()) {
+    query = input.value.trim();
+    fetchResults({q: query}, false);
+  }
 })();

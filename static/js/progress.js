@@ -3,6 +3,7 @@
   "use strict";
   var box = document.getElementById("progress");
   if (!box || !window.fetch) { return; }
+  var opened = Date.now();
   var finished = ["sent", "failed", "skipped", "uncertain", "cancelled", "delivered", "bounced"];
   function refresh() {
     fetch(box.dataset.url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
@@ -20,6 +21,10 @@
         document.getElementById("mailing-status").textContent = data.status_label;
         if (data.status === "queued" || data.status === "sending") {
           window.setTimeout(refresh, 2000);
+        } else if (data.counts.sent > 0 && Date.now() - opened < 600000) {
+          // Sent, not yet reported on: delivery receipts (SMS) and reports (e-mail) come in
+          // the next minutes; follow them for a while, more slowly.
+          window.setTimeout(refresh, 5000);
         }
       })
       .catch(function () { window.setTimeout(refresh, 5000); });

@@ -32,6 +32,8 @@ PAGES = {
     "mailing_compose": ("secretary", lambda d: "/emails/new/"),
     "mailing_draft": ("secretary", lambda d: f"/emails/{d['draft'].pk}/"),
     "mailing_detail": ("secretary", lambda d: f"/emails/{d['sent'].pk}/"),
+    "sms_compose": ("secretary", lambda d: "/emails/sms/new/"),
+    "sms_draft": ("secretary", lambda d: f"/emails/{d['sms_draft'].pk}/"),
     "message_detail": ("secretary", lambda d: f"/emails/{d['sent'].pk}/messages/"
                                               f"{d['sent'].messages.first().pk}/"),
     "template_list": ("secretary", lambda d: "/emails/templates/"),
@@ -63,7 +65,8 @@ PAGES = {
     "portal_enrolment": ("parent", lambda d: "/portal/enrolments/new/"),
 }
 PHONE_PAGES = ["login", "password_reset", "signup", "contact", "portal_home", "portal_details",
-               "portal_enrolment", "mailing_detail", "mailing_compose"]
+               "portal_enrolment", "mailing_detail", "mailing_compose", "sms_compose",
+               "sms_draft"]
 USERS = {"secretary": "secretaire@example.org", "admin": "admin@example.org",
          "admissions": "admissions@example.org", "parent": "nadia@example.org"}
 
@@ -76,7 +79,7 @@ def school_data(sink, school):
              "parent": make_user(Profile.PARENT, email=USERS["parent"], first_name="Nadia")}
     school_class = make_class("6e A")
     guardian = make_guardian(user=users["parent"], first_name="Nadia", last_name="Haddad",
-                             email=USERS["parent"])
+                             email=USERS["parent"], phone="+33612345678")
     student = make_student(school_class, guardians=[guardian], first_name="Léa",
                            last_name="Haddad")
     account = make_account(sink)
@@ -94,9 +97,13 @@ def school_data(sink, school):
     sms_account = SendingAccount.objects.create(
         name="SMS", kind="sms", sms_provider="brevo", sms_sender_id="COLLEGE",
         sms_credentials='{"api_key": "k"}')
+    sms_account.users.add(users["secretary"])
+    sms_draft = make_mailing(sms_account, users["secretary"], subject="Bonjour",
+                             body="Bonjour, {{ eleve.prenom }} est absente aujourd'hui.",
+                             audience={"class_ids": [school_class.pk]})
     return {"class": school_class, "student": student, "guardian": guardian,
             "account": account, "sent": sent, "draft": draft, "enrolment": enrolment,
-            "sms_account": sms_account}
+            "sms_account": sms_account, "sms_draft": sms_draft}
 
 
 def _axe(page) -> list[dict]:

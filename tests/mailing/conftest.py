@@ -25,3 +25,18 @@ def configure_system_account(server) -> SendingAccount:
     system.security, system.from_email = "none", "no-reply@college.example.org"
     system.save()
     return system
+
+
+def make_sms_account(provider="ovh", **fields) -> SendingAccount:
+    """An SMS account on a fake provider (tests/sms_providers.py: fixtures `ovh`, `brevo`)."""
+    import json
+
+    from django.utils.crypto import get_random_string
+
+    from tests.sms_providers import BREVO_CREDENTIALS, OVH_CREDENTIALS
+
+    credentials = OVH_CREDENTIALS if provider == "ovh" else BREVO_CREDENTIALS
+    values = {"name": f"SMS {provider}", "kind": "sms", "sms_provider": provider,
+              "sms_credentials": json.dumps(credentials), "sms_sender_id": "COLLEGEJM",
+              "sms_webhook_salt": get_random_string(32)}
+    return SendingAccount.objects.create(**{**values, **fields})

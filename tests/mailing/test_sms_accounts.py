@@ -11,25 +11,9 @@ from django.urls import reverse
 from accounts.models import Profile
 from mailing.models import SendingAccount
 from tests.factories import make_user
-from tests.sms_providers import BREVO_CREDENTIALS, OVH_CREDENTIALS, FakeProvider
+from tests.sms_providers import BREVO_CREDENTIALS, OVH_CREDENTIALS
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ovh(settings):
-    server = FakeProvider("ovh")
-    settings.SMS_OVH_URL = server.url
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def brevo(settings):
-    server = FakeProvider("brevo")
-    settings.SMS_BREVO_URL = server.url
-    yield server
-    server.stop()
 
 
 def _payload(provider="ovh", **changes):

@@ -23,7 +23,10 @@ class Command(BaseCommand):
         except Mailing.DoesNotExist:
             raise CommandError(f"No mailing {mailing}.") from None
         recipients = [
+            # For an SMS mailing, "email" holds the mobile number (E.164) and "provider_ref"
+            # the provider's id of the SMS, which its receipts name.
             {"email": r.email, "name": r.name, "status": r.status,
+             "provider_ref": r.provider_ref,
              "attempts": r.message.attempts if r.message else 0,
              "smtp_code": r.smtp_code, "smtp_text": r.smtp_text,
              "message_id": r.message.message_id if r.message else None,
@@ -38,6 +41,7 @@ class Command(BaseCommand):
         ]
         data = {"mailing": found.pk, "subject": found.subject, "status": found.status,
                 "account": str(found.account), "mode": found.mode,
+                "channel": "sms" if found.account.is_sms else "email",
                 # Who handed it in, for a message another application submitted (Pronote…).
                 "application": found.submitted.application.name
                 if found.mode == Mailing.Mode.RELAYED else None,
@@ -45,7 +49,8 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
             return
-        self.stdout.write(f"Mailing {found.pk} “{found.subject}”: {found.status}")
+        self.stdout.write(f"{'SMS mailing' if found.account.is_sms else 'Mailing'} {found.pk} "
+                          f"“{found.subject}”: {found.status}")
         if data["application"]:
             self.stdout.write(f"  sent by the application “{data['application']}”")
         for key, value in data["counts"].items():

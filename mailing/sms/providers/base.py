@@ -23,6 +23,7 @@ class Sent:
     ids: list[str]
     refused: dict[str, str] = field(default_factory=dict)
     reply: str = ""
+    status: int = 200  # the HTTP status of the answer
 
 
 class Provider:
@@ -76,6 +77,7 @@ def call(provider: Provider, session: requests.Session, method: str, url: str, *
     if not isinstance(answer, dict):
         answer = {"answer": answer}
     answer.setdefault("_raw", text)
+    answer["_status"] = response.status_code
     return answer
 
 

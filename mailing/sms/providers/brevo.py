@@ -16,7 +16,7 @@ class Brevo(Provider):
     base_url_setting = "SMS_BREVO_URL"
 
     def send(self, session, credentials, sender, numbers, text, *, callback_url=""):
-        ids, refused, replies = [], {}, []
+        ids, refused, replies, status = [], {}, [], 200
         for number in numbers:  # the API takes one recipient per call
             body = {"sender": sender, "recipient": number.lstrip("+"), "content": text,
                     "type": "transactional", "unicodeEnabled": True}
@@ -29,7 +29,8 @@ class Brevo(Provider):
                           body=json_body(body))
             ids.append(str(answer.get("messageId", "")))
             replies.append(answer["_raw"])
-        return Sent(ids=ids, refused=refused, reply="\n".join(replies))
+            status = answer["_status"]
+        return Sent(ids=ids, refused=refused, reply="\n".join(replies), status=status)
 
     def failure_kind(self, status, answer, text):
         code = str(answer.get("code", "")) if isinstance(answer, dict) else ""

@@ -49,7 +49,7 @@ class OVHcloud(Provider):
         answer = call(self, session, "POST", url, headers=headers, body=body)
         refused = {number: answer["_raw"] for number in answer.get("invalidReceivers") or []}
         return Sent(ids=[str(i) for i in answer.get("ids") or []], refused=refused,
-                    reply=answer["_raw"])
+                    reply=answer["_raw"], status=answer["_status"])
 
     def failure_kind(self, status, answer, text):
         if "credit" in text.lower():
