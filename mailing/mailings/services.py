@@ -90,12 +90,12 @@ def _lock_startable(mailing: Mailing, *, scheduled: bool) -> Mailing:
     return mailing
 
 
-@transaction.atomic
 def mailing_plan(mailing: Mailing) -> Plan:
     """Who the mailing goes to, resolved now, on its account's channel (e-mail or SMS)."""
     return resolve(Audience.from_json(mailing.audience), mailing.mode, sms=mailing.is_sms)
 
 
+@transaction.atomic
 def mailing_submit(*, mailing: Mailing, plan: Plan | None = None,
                    scheduled: bool = False) -> Mailing:
     """Resolve the audience and write every message and recipient, in bulk, in this

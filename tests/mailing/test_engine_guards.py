@@ -87,3 +87,26 @@ def test_the_operators_relay_may_be_on_a_private_network(settings):
     assert connection_addresses("127.0.0.1", 587)[1]  # a school's account: refused
     addresses, problem = connection_addresses("127.0.0.1", 587, allow_internal=True)
     assert (addresses, problem) == (["127.0.0.1"], None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_that_fails_half_way_leaves_nothing_behind(
+        smtp_server, secretary, school, monkeypatch):
+    """mailing_submit is one transaction: the messages written before a failure go with it."""
+    from mailing.mailings import services
+
+    account = make_account(smtp_server)
+    mailing = make_mailing(account, secretary, mode=Mailing.Mode.PER_GUARDIAN, subject="s",
+                           body="b", audience={"addresses": ["a@example.org", "b@example.org"]})
+    real = services._bulk_insert
+
+    def failing(model, *args, **kwargs):
+        if model is Recipient:
+            raise RuntimeError("the database went away")
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_bulk_insert", failing)
+    with pytest.raises(RuntimeError):
+        services.mailing_submit(mailing=mailing)
+    assert not Message.objects.filter(mailing=mailing).exists()
+    assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.DRAFT
