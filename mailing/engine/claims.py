@@ -27,6 +27,7 @@ from .statements import (
     MESSAGE_SENT,
     MESSAGE_SENT_NEXT_IN_FLIGHT,
     RECIPIENTS_SENT,
+    SENT_AND_NEXT_ONE_STATEMENT,
     _db_time,
 )
 
@@ -209,6 +210,15 @@ def _record_sent(message: Message, result, now, *, start_next: int | None = None
     smtp_code = int(code) if code.isdigit() else None
     if result.accepted and not result.refused:
         done = message.pk
+        if (db_connection.vendor == "postgresql" and not result.references
+                and not db_connection.in_atomic_block):
+            with db_connection.cursor() as cursor:
+                cursor.execute(SENT_AND_NEXT_ONE_STATEMENT, [
+                    S.SENT, _db_time(now), smtp_code, text, done,
+                    _db_time(_now()), _db_time(_lease_until()), start_next or 0, owner,
+                    S.SENDING, S.SENT, smtp_code, text, _db_time(now), done, S.SENDING])
+                started = cursor.fetchone()[0] == 1
+            return start_next is not None and started
         with transaction.atomic(), db_connection.cursor() as cursor:
             if start_next is None:
                 cursor.execute(MESSAGE_SENT, [S.SENT, _db_time(now), smtp_code, text, done])

@@ -52,6 +52,10 @@ def test_a_secretary_texts_a_class_tests_it_on_her_phone_and_sends_it(
     assert response.status_code == 302, response.context["form"].errors
     mailing = Mailing.objects.get()
     assert mailing.is_sms and mailing.subject.startswith("Bonjour, {{ eleve.prenom }}")
+    edit = secretary_client.get(reverse("mailings:mailing_edit", args=[mailing.pk]))
+    assert edit.templates[0].name == "mailing/sms_compose.html"  # the SMS composer again
+    assert "{{ eleve.prenom }} sera absent(e)" in edit.content.decode()
+    assert "Toute la classe 4e C" in edit.content.decode()  # the chosen class, as a chip
     draft = secretary_client.get(response.url).content.decode()
     assert "Bonjour, Élève0 sera absent(e) demain." in draft  # the first recipient's SMS
     assert "UCS-2" not in draft and "GSM-7" in draft  # "É" is in the GSM alphabet
