@@ -51,6 +51,7 @@ def _addresses(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[\s,;]+", text or "") if part.strip()]
 
 
+AUDIENCE_FIELDS = ("classes", "students", "guardians", "users", "profiles", "addresses")
 # What staff choose from; RELAYED is what other applications submit, never composed here.
 COMPOSABLE_MODES = [(value, label) for value, label in Mailing.Mode.choices
                     if value != Mailing.Mode.RELAYED]
@@ -97,6 +98,25 @@ class AudienceForm(forms.Form):
                 "guardian_ids": [g.pk for g in data["guardians"]],
                 "profile_codes": [p.code for p in data["profiles"]],
                 "addresses": data["addresses"], "user_ids": [u.pk for u in data["users"]]}
+
+    def require_someone(self, cleaned: dict) -> None:
+        """The form's error when none of its audience fields names anyone (a composer's rule;
+        the live count counts an empty audience as 0)."""
+        if not any(cleaned.get(name) for name in AUDIENCE_FIELDS if name in self.fields):
+            self.add_error(None, forms.ValidationError(_("Choose at least one recipient."),
+                                                       code="no_audience"))
+
+    @staticmethod
+    def audience_initial(mailing: Mailing) -> dict:
+        """A saved mailing's account, mode and audience, as the composer's initial values."""
+        audience = mailing.audience
+        return {"account": mailing.account_id, "mode": mailing.mode,
+                "classes": audience.get("class_ids", []),
+                "students": audience.get("student_ids", []),
+                "guardians": audience.get("guardian_ids", []),
+                "users": audience.get("user_ids", []),
+                "profiles": Profile.objects.filter(code__in=audience.get("profile_codes", [])),
+                "addresses": "\n".join(audience.get("addresses", []))}
 
     def chosen(self) -> list[dict]:
         """The picker's chips for what the form holds (bound or initial)."""
@@ -187,23 +207,12 @@ class MailingForm(AudienceForm):
                     self.add_error(name, forms.ValidationError(
                         _("BCC mode sends one message to everyone: per-person variables "
                           "cannot be used."), code="bcc_merge"))
-        if not any(cleaned.get(name) for name in ("classes", "students", "guardians", "users",
-                                                  "profiles", "addresses")):
-            self.add_error(None, forms.ValidationError(_("Choose at least one recipient."),
-                                                       code="no_audience"))
+        self.require_someone(cleaned)
         return cleaned
 
     @staticmethod
     def initial_from(mailing: Mailing) -> dict:
-        audience = mailing.audience
-        return {"account": mailing.account_id, "mode": mailing.mode,
-                "classes": audience.get("class_ids", []),
-                "students": audience.get("student_ids", []),
-                "guardians": audience.get("guardian_ids", []),
-                "users": audience.get("user_ids", []),
-                "profiles": Profile.objects.filter(code__in=audience.get("profile_codes", [])),
-                "addresses": "\n".join(audience.get("addresses", [])),
-                "subject": mailing.subject,
+        return {**AudienceForm.audience_initial(mailing), "subject": mailing.subject,
                 "body_html": editable_body(mailing.body_text, mailing.body_html)}
 
 

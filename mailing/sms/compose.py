@@ -111,21 +111,12 @@ class SmsMailingForm(AudienceForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not any(cleaned.get(name) for name in ("classes", "students", "guardians",
-                                                  "addresses")):
-            self.add_error(None, forms.ValidationError(_("Choose at least one recipient."),
-                                                       code="no_audience"))
+        self.require_someone(cleaned)
         return cleaned
 
     @staticmethod
     def initial_from(mailing: Mailing) -> dict:
-        audience = mailing.audience
-        return {"account": mailing.account_id, "mode": mailing.mode,
-                "classes": audience.get("class_ids", []),
-                "students": audience.get("student_ids", []),
-                "guardians": audience.get("guardian_ids", []),
-                "addresses": "\n".join(audience.get("addresses", [])),
-                "body_text": mailing.body_text}
+        return {**AudienceForm.audience_initial(mailing), "body_text": mailing.body_text}
 
 
 @permission_required(SEND)
