@@ -146,9 +146,15 @@ def mailing_detail(request, pk):
             pk=mailing.account_id).exists()})
 
 
+def _preview_index(data) -> int:
+    """Which recipient's message to preview or test: a bad value is the first, never a 500."""
+    value = str(data.get("preview", "0"))
+    return int(value) if value.isdigit() else 0
+
+
 def _draft_page(request, mailing):
     plan = submission.mailing_plan(mailing)
-    index = min(max(int(request.GET.get("preview", 0) or 0), 0), max(len(plan.messages) - 1, 0))
+    index = min(_preview_index(request.GET), max(len(plan.messages) - 1, 0))
     preview = None
     if plan.messages and mailing.is_sms:
         try:
@@ -192,7 +198,7 @@ def mailing_test(request, pk):
                                   "minutes before sending another."))
     elif form.is_valid() and mailing.is_sms:
         outcome = sms_mailing_test_send(mailing=mailing, to_number=form.cleaned_data["to_number"],
-                                        index=int(request.POST.get("preview", 0) or 0))
+                                        index=_preview_index(request.POST))
         (messages.success if outcome.ok else messages.error)(request, (
             _("Test SMS sent. The provider answered: %(reply)s") if outcome.ok else
             _("Test failed. The provider answered: %(reply)s")) % {"reply": outcome.reply})
@@ -200,7 +206,7 @@ def mailing_test(request, pk):
         try:
             outcome = submission.mailing_test_send(
                 mailing=mailing, to_email=form.cleaned_data["to_email"],
-                index=int(request.POST.get("preview", 0) or 0))
+                index=_preview_index(request.POST))
         except RenderLimitExceeded as problem:
             messages.error(request, str(problem))
             return redirect("mailings:mailing_detail", mailing.pk)

@@ -129,3 +129,14 @@ def test_the_live_count_counts_mobiles_for_an_sms_account(secretary_client, text
     assert 'data-messages="2"' in page and "un fixe" in page
     assert "1 laissé de côté" in page  # counted with the reasons, not only listed
     assert not Recipient.objects.exists()
+
+
+def test_a_bad_preview_number_shows_the_first_recipient(secretary_client, ovh, texting):
+    account, school_class = texting
+    response = _post(secretary_client, account, school_class)
+    mailing = Mailing.objects.get()
+    page = secretary_client.get(response.url, {"preview": "-1x"})
+    assert page.status_code == 200 and "Élève0 sera absent(e)" in page.content.decode()
+    secretary_client.post(reverse("mailings:mailing_test", args=[mailing.pk]),
+                          {"to_number": "06 99 88 77 66", "preview": "abc"})
+    assert ovh.sent == [("+33699887766", "[TEST] Bonjour, Élève0 sera absent(e) demain.")]
