@@ -199,9 +199,12 @@ def mailing_test(request, pk):
     elif form.is_valid() and mailing.is_sms:
         outcome = sms_mailing_test_send(mailing=mailing, to_number=form.cleaned_data["to_number"],
                                         index=_preview_index(request.POST))
-        (messages.success if outcome.ok else messages.error)(request, (
-            _("Test SMS sent. The provider answered: %(reply)s") if outcome.ok else
-            _("Test failed. The provider answered: %(reply)s")) % {"reply": outcome.reply})
+        if outcome.ok:
+            messages.success(request, _("Test SMS sent. The provider answered: %(reply)s")
+                             % {"reply": outcome.reply})
+        else:
+            messages.error(request, _("Test failed. The provider answered: %(reply)s")
+                           % {"reply": outcome.reply})
     elif form.is_valid():
         try:
             outcome = submission.mailing_test_send(

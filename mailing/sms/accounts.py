@@ -122,19 +122,24 @@ class SmsTestOutcome:
     reply: str  # the provider's answer, or its refusal, verbatim
 
 
-def sms_account_test(*, account: SendingAccount, to_number: str) -> SmsTestOutcome:
-    """Send one real SMS through the account and record the outcome on it."""
-    with translation.override(settings.LANGUAGE_CODE):
-        text = gettext("Eduka: test SMS from the account “%(name)s”. It works.") % {
-            "name": account.name}
+def send_one_sms(*, account: SendingAccount, to_number: str, text: str) -> SmsTestOutcome:
+    """One SMS through the account's provider, at once and outside the engine (a test to one
+    person): the provider's answer, or its refusal, verbatim."""
     try:
         sent = provider(account.sms_provider).send(
             requests.Session(), stored_credentials(account), account.sms_sender_id,
             [to_number], text)
     except DeliveryFailure as failure:
-        outcome = SmsTestOutcome(False, failure.server_reply)
-    else:
-        outcome = SmsTestOutcome(not sent.refused, sent.reply)
+        return SmsTestOutcome(False, failure.server_reply)
+    return SmsTestOutcome(not sent.refused, sent.reply)
+
+
+def sms_account_test(*, account: SendingAccount, to_number: str) -> SmsTestOutcome:
+    """Send one real SMS through the account and record the outcome on it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = gettext("Eduka: test SMS from the account “%(name)s”. It works.") % {
+            "name": account.name}
+    outcome = send_one_sms(account=account, to_number=to_number, text=text)
     account.last_test_at = timezone.now()
     account.last_test_ok = outcome.ok
     account.last_test_message = outcome.reply

@@ -35,8 +35,12 @@ class SmsBuilder:
     def __init__(self, mailing):
         self.text = compile_template(mailing.body_text)
 
+    def text_for(self, context: dict) -> str:
+        """The SMS of one recipient, filled in under the worker's caps (RenderBudget)."""
+        return sms_text(self.text.render(context, RenderBudget()))
+
     def build(self, message, envelope) -> bytes:
-        text = sms_text(self.text.render(message.context, RenderBudget()))
+        text = self.text_for(message.context)
         if not text:
             raise BuildFailure(_("The SMS is empty for this recipient."))
         parts = segments.count(text).segments

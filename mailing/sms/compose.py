@@ -7,7 +7,6 @@ confirm page, as for e-mail: the SMS of each recipient, a test to oneself, then 
 import re
 import uuid
 
-import requests
 from django import forms
 from django.conf import settings
 from django.shortcuts import redirect, render
@@ -15,21 +14,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from eduka.decorators import permission_required
-from mailing.engine.channel import DeliveryFailure
 from mailing.mailings import audience_search, services
 from mailing.mailings.forms import AudienceForm
-from mailing.mailings.templating import (
-    VARIABLES,
-    RenderBudget,
-    compile_template,
-    template_errors,
-)
+from mailing.mailings.templating import VARIABLES, template_errors
 from mailing.models import Mailing
 from mailing.sending_accounts.selectors import accounts_user_may_text_from
 from mailing.sms import segments
-from mailing.sms.accounts import SmsTestOutcome, stored_credentials
-from mailing.sms.channel import sms_text
-from mailing.sms.providers import provider
+from mailing.sms.accounts import SmsTestOutcome, send_one_sms
+from mailing.sms.channel import SmsBuilder, sms_text
 from school import phones
 from school.models import School
 
@@ -141,7 +133,7 @@ def sms_compose(request, mailing: Mailing | None = None):
 def sms_preview(mailing: Mailing, context: dict) -> dict:
     """One recipient's SMS as it will leave, with what it costs (the worker's own filling-in
     and caps: a text that would be refused there says so here)."""
-    text = sms_text(compile_template(mailing.body_text).render(context, RenderBudget()))
+    text = SmsBuilder(mailing).text_for(context)
     return {"text": text, "count": segments.count(text)}
 
 
@@ -153,11 +145,4 @@ def sms_mailing_test_send(*, mailing: Mailing, to_number: str, index: int = 0):
         return SmsTestOutcome(False, gettext("This mailing has no recipient yet."))
     planned = plan.messages[min(index, len(plan.messages) - 1)]
     text = "[" + gettext("TEST") + "] " + sms_preview(mailing, planned.context)["text"]
-    account = mailing.account
-    try:
-        sent = provider(account.sms_provider).send(
-            requests.Session(), stored_credentials(account), account.sms_sender_id,
-            [to_number], text)
-    except DeliveryFailure as failure:
-        return SmsTestOutcome(False, failure.server_reply)
-    return SmsTestOutcome(not sent.refused, sent.reply)
+    return send_one_sms(account=mailing.account, to_number=to_number, text=text)

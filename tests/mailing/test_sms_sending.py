@@ -193,4 +193,6 @@ def test_the_account_page_gives_administrators_the_receipt_url(admin_client):
     account = make_sms_account("brevo")
     page = admin_client.get(f"/configuration/accounts/{account.pk}/").content.decode()
     assert receipts_url(account) in page
-    assert account.sms_webhook_token() in receipts_url(account)
+    other = make_sms_account("brevo", name="Autre")
+    assert other.sms_webhook_token() != account.sms_webhook_token()  # one secret per account
+    assert other.sms_webhook_token() not in page
