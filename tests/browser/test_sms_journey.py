@@ -71,7 +71,7 @@ def test_an_sms_account_is_added_tested_and_a_class_texted_to_delivery(
         text.press("End")
         text.type(" vous souhaite une bonne journée : cœur")
         expect(counter).to_contain_text("UCS-2")
-        expect(counter).to_contain_text("“œ”")
+        expect(counter).to_contain_text("« œ »")
         page.get_by_role("button", name=re.compile("Continuer")).click()
 
         expect(page.locator("#recipient-count")).to_have_text("2")
