@@ -311,6 +311,10 @@ OAUTH_HTTP_TIMEOUT = env.float("OAUTH_HTTP_TIMEOUT", default=10.0)
 MAILING_LEASE_SECONDS = env.int("MAILING_LEASE_SECONDS", default=60)
 MAILING_BATCH_SIZE = env.int("MAILING_BATCH_SIZE", default=50)
 MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=120.0)
+# PostgreSQL: the per-message statement is prepared once per connection (see
+# mailing/engine/statements.py). Behind a pooler that loses prepared statements the engine
+# notices and sends it as text; false sends it as text from the start.
+MAILING_PREPARED_STATEMENTS = env.bool("MAILING_PREPARED_STATEMENTS", default=True)
 # Back-off after each temporary failure, in seconds; the last value repeats.
 MAILING_RETRY_SCHEDULE = env.list("MAILING_RETRY_SCHEDULE", cast=int,
                                   default=[60, 300, 900, 1800, 3600, 7200, 14400])

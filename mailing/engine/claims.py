@@ -29,6 +29,7 @@ from .statements import (
     RECIPIENTS_SENT,
     SENT_AND_NEXT_ONE_STATEMENT,
     _db_time,
+    execute_prepared,
 )
 
 logger = logging.getLogger(__name__)
@@ -212,13 +213,11 @@ def _record_sent(message: Message, result, now, *, start_next: int | None = None
         done = message.pk
         if (db_connection.vendor == "postgresql" and not result.references
                 and not db_connection.in_atomic_block):
-            with db_connection.cursor() as cursor:
-                cursor.execute(SENT_AND_NEXT_ONE_STATEMENT, [
-                    S.SENT, _db_time(now), smtp_code, text, done,
-                    _db_time(_now()), _db_time(_lease_until()), start_next or 0, owner,
-                    S.SENDING, S.SENT, smtp_code, text, _db_time(now), done, S.SENDING])
-                started = cursor.fetchone()[0] == 1
-            return start_next is not None and started
+            started, _ = execute_prepared(SENT_AND_NEXT_ONE_STATEMENT, [
+                S.SENT, _db_time(now), smtp_code, text, done,
+                _db_time(_now()), _db_time(_lease_until()), start_next or 0, owner,
+                S.SENDING, S.SENT, smtp_code, text, _db_time(now), done, S.SENDING])
+            return start_next is not None and started == 1
         with transaction.atomic(), db_connection.cursor() as cursor:
             if start_next is None:
                 cursor.execute(MESSAGE_SENT, [S.SENT, _db_time(now), smtp_code, text, done])

@@ -1,6 +1,9 @@
 """The engine's SQL: the statements made for every message, each named with its reason."""
 
+import logging
 
+from django.conf import settings
+from django.db import DatabaseError
 from django.db import connection as db_connection
 from django.db.models import Q
 
@@ -91,6 +94,51 @@ SENT_AND_NEXT_ONE_STATEMENT = (
     f"AND status IN (%s, 'uncertain') RETURNING id) "
     f"SELECT (SELECT count(*) FROM started), (SELECT count(*) FROM sent)"
 )
+
+
+logger = logging.getLogger(__name__)
+_pooler_drops_prepared = False  # learnt once per process, see execute_prepared()
+
+
+def execute_prepared(sql: str, params: list) -> tuple:
+    """Run the per-message statement and return its row; on PostgreSQL as a statement
+    prepared once per connection (MAILING_PREPARED_STATEMENTS).
+
+    Django sends every statement as text to be parsed and planned anew, and keeps psycopg's
+    prepared statements off so that transaction-mode poolers work. Parsing and planning
+    SENT_AND_NEXT_ONE_STATEMENT costs the server more than running it (pgbench: 0.97 ms a
+    statement as text, 0.60 prepared), so this one is prepared, through Django's cursor
+    wrapper all the same (query logging, execute wrappers, error translation). A pooler that
+    loses prepared statements between transactions (PgBouncer in transaction mode without
+    max_prepared_statements) makes it fail before anything is written: the statement is
+    then run as text, and so is every later one in this process."""
+    global _pooler_drops_prepared
+    if (db_connection.vendor == "postgresql" and settings.MAILING_PREPARED_STATEMENTS
+            and not _pooler_drops_prepared):
+        from django.db.backends.postgresql.base import ServerBindingCursor
+        from psycopg.errors import DuplicatePreparedStatement, InvalidSqlStatementName
+
+        db_connection.ensure_connection()
+        raw = db_connection.connection
+        threshold = raw.prepare_threshold  # None: Django's default, preparing nothing
+        raw.prepare_threshold = 0  # prepared from its first use on this connection
+        try:
+            with db_connection._prepare_cursor(ServerBindingCursor(raw)) as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+        except DatabaseError as error:
+            if not isinstance(error.__cause__, (InvalidSqlStatementName,
+                                                DuplicatePreparedStatement)):
+                raise
+            _pooler_drops_prepared = True
+            logger.warning("The database connection lost a prepared statement (a pooler in "
+                           "transaction mode?): the engine's statements are sent as text "
+                           "from now on in this process. %s", error)
+        finally:
+            raw.prepare_threshold = threshold
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def _may_leave() -> Q:
