@@ -315,6 +315,8 @@ MAILING_TASK_BUDGET = env.float("MAILING_TASK_BUDGET", default=120.0)
 # mailing/engine/statements.py). Behind a pooler that loses prepared statements the engine
 # notices and sends it as text; false sends it as text from the start.
 MAILING_PREPARED_STATEMENTS = env.bool("MAILING_PREPARED_STATEMENTS", default=True)
+# PostgreSQL: a submission of at least this many recipients refreshes the planner's statistics.
+MAILING_ANALYZE_AFTER = env.int("MAILING_ANALYZE_AFTER", default=5000)
 # Back-off after each temporary failure, in seconds; the last value repeats.
 MAILING_RETRY_SCHEDULE = env.list("MAILING_RETRY_SCHEDULE", cast=int,
                                   default=[60, 300, 900, 1800, 3600, 7200, 14400])

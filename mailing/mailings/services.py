@@ -1,9 +1,11 @@
 """Writes on mailings: submit, pause, resume, cancel, retry. The engine does the sending."""
 
+import logging
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +17,7 @@ from mailing.mailings.rendering import new_message_id
 from mailing.models import Mailing, Message, Recipient, SendingAccount
 
 S = Message.Status
+logger = logging.getLogger(__name__)
 
 
 def _bulk_insert(model, names: tuple[str, ...], rows: list[tuple], **shared) -> None:
@@ -79,6 +82,28 @@ def _enqueue_after_commit(account: SendingAccount, mailing: Mailing | None = Non
     transaction.on_commit(enqueue)
 
 
+def _analyze_after_commit(written: int) -> None:
+    """After a large submission, have PostgreSQL count the tables again. Until it does, a
+    mailing it has no statistics for looks like a few dozen rows to the planner, which then
+    reads and sorts all of its 100,000 recipients for the mailing page's first 50 (240 ms a
+    page instead of 0.2): autovacuum would not count again before a tenth of the table has
+    changed. After the commit, outside the transaction, so that its lock is held only while
+    it samples (about 30,000 rows, whatever the tables' size)."""
+    if (written < settings.MAILING_ANALYZE_AFTER
+            or transaction.get_connection().vendor != "postgresql"):
+        return
+
+    def analyze():
+        connection = transaction.get_connection()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Recipient._meta.db_table}, {Message._meta.db_table}")
+        except DatabaseError:  # the mailing is submitted; autovacuum will count in time
+            logger.warning("ANALYZE after a large submission failed", exc_info=True)
+
+    transaction.on_commit(analyze)
+
+
 def _lock_startable(mailing: Mailing, *, scheduled: bool) -> Mailing:
     """The mailing, locked, if it may start: a draft or a scheduled one (beat starts only the
     latter); otherwise it has already been sent."""
@@ -107,8 +132,7 @@ def mailing_submit(*, mailing: Mailing, plan: Plan | None = None,
         raise ValidationError(_("The sending account is not configured."), code="account")
     plan = plan or mailing_plan(mailing)
     priority = 0 if account.is_system else 5
-    # Rows as plain tuples (see _bulk_insert): (context, Message-ID) per message, and
-    # (Message-ID, email, name, student name) per recipient of a message.
+    # Plain tuples (see _bulk_insert): (context, Message-ID), (Message-ID, email, name, student).
     messages: list[tuple[dict, str]] = []
     recipients: list[tuple[str, str, str, str]] = []
     skipped: list[tuple[str, str, str, str]] = []
@@ -155,6 +179,7 @@ def mailing_submit(*, mailing: Mailing, plan: Plan | None = None,
     mailing.save(update_fields=["status", "submitted_at", "finished_at"])
     if messages:
         _enqueue_after_commit(account, mailing)
+    _analyze_after_commit(len(recipients) + len(skipped))
     return mailing
 
 
