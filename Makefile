@@ -66,14 +66,15 @@ clean:
 # Sending benchmark (prints figures, asserts nothing): `make bench`, or `make bench N=20000`,
 # in a throw-away SQLite database and broker folder (bench/run.py). `make bench STACK=prod`
 # runs it on PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL; a throw-away database) with
-# 4 workers x 4 connections, N = 100,000 by default (bench/prod.py). The embedded run ends
-# with the submission server's figure: messages accepted per second from 4 clients
-# (bench/submission.py).
+# 4 workers x 4 connections (WORKERS=, CONNECTIONS=), N = 100,000 by default (bench/prod.py).
+# The embedded run ends with the submission server's figure: messages accepted per second
+# from 4 clients (bench/submission.py).
 STACK ?= embedded
 .PHONY: bench
 bench: setup
 ifeq ($(STACK),prod)
-	$(PY) bench/prod.py --n $(or $(N),100000)
+	$(PY) bench/prod.py --n $(or $(N),100000) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(CONNECTIONS),--connections $(CONNECTIONS))
 else
 	$(PY) bench/run.py --n $(or $(N),2000)
 	$(PY) bench/submission.py
