@@ -10,6 +10,8 @@ from django.db.models import Q
 from mailing.models import Mailing, Message, Recipient
 from mailing.models.mailings import DUE_STATUSES
 
+logger = logging.getLogger(__name__)
+
 M = Mailing.Status
 
 # Written in SQL: building them through the ORM costs more than the SMTP transaction itself
@@ -96,7 +98,6 @@ SENT_AND_NEXT_ONE_STATEMENT = (
 )
 
 
-logger = logging.getLogger(__name__)
 _pooler_drops_prepared = False  # learnt once per process, see execute_prepared()
 
 
@@ -123,6 +124,7 @@ def execute_prepared(sql: str, params: list) -> tuple:
         threshold = raw.prepare_threshold  # None: Django's default, preparing nothing
         raw.prepare_threshold = 0  # prepared from its first use on this connection
         try:
+            # Wrapped as connection.cursor() wraps the cursor it creates.
             with db_connection._prepare_cursor(ServerBindingCursor(raw)) as cursor:
                 cursor.execute(sql, params)
                 return cursor.fetchone()

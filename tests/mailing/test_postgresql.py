@@ -99,3 +99,27 @@ def test_a_large_submission_tells_the_planner_how_large_it_is(sink, secretary, s
                                                            for n in range(600)]})
     mailing_submit(mailing=large)
     assert 500 <= _estimated_rows(large) <= 700
+
+
+def test_a_vacuum_holding_the_tables_delays_a_submission_by_a_moment_only(
+        sink, secretary, school, settings, caplog):
+    import psycopg
+
+    settings.MAILING_ANALYZE_AFTER = 10
+    params = connection.get_connection_params()
+    other = psycopg.connect(dbname=params["dbname"], user=params.get("user"),
+                            host=params.get("host"), port=params.get("port"))
+    try:
+        # The lock VACUUM and ANALYZE take, held by another session.
+        other.execute("LOCK TABLE mailing_recipient IN SHARE UPDATE EXCLUSIVE MODE")
+        mailing = make_mailing(make_account(sink), secretary, mode=Mailing.Mode.PER_GUARDIAN,
+                               subject="s", body="b", audience={"addresses": [
+                                   f"v{n}@example.org" for n in range(20)]})
+        with caplog.at_level(logging.WARNING, logger="mailing.mailings.services"):
+            mailing_submit(mailing=mailing)
+    finally:
+        other.close()
+    assert "ANALYZE after a large submission failed" in caplog.text
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.QUEUED
+    assert Recipient.objects.filter(mailing=mailing).count() == 20
