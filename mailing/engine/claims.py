@@ -320,10 +320,20 @@ def _record_release_in_flight(message: Message) -> None:
     _requeue([message.pk])
 
 
-def _pause_account(account: SendingAccount, failure: DeliveryFailure) -> None:
-    SendingAccount.objects.filter(pk=account.pk).update(paused_reason=failure.server_reply,
-                                                        paused_at=_now())
-    logger.warning("Sending from account %s paused: %s", account.pk, failure.server_reply)
+def _pause_account(account: SendingAccount, failure: DeliveryFailure) -> bool:
+    """Pause sending from the account with the server's words — unless an administrator saved
+    it (reconnected, a new password) since this run read it: the failure was then about
+    credentials that are no longer the account's, and pausing would undo the fix (a token
+    refresh with the old grant failing just after "Reconnecter"). The next run, or beat's
+    sweep, tries the new ones. Returns whether it paused."""
+    paused = SendingAccount.objects.filter(pk=account.pk, updated_at=account.updated_at).update(
+        paused_reason=failure.server_reply, paused_at=_now())
+    if paused:
+        logger.warning("Sending from account %s paused: %s", account.pk, failure.server_reply)
+    else:
+        logger.info("Account %s was changed since this run read it; not paused for: %s",
+                    account.pk, failure.server_reply)
+    return bool(paused)
 
 
 def refresh_mailing_status(mailing_ids) -> None:

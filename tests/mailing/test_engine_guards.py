@@ -9,9 +9,16 @@ from django.core.files.base import ContentFile
 
 from mailing.engine import claim, recover_expired, send_account_work, worker_identity
 from mailing.engine.channel import DeliveryFailure, ErrorKind
-from mailing.engine.claims import _now, _record_failure, process_key
+from mailing.engine.claims import _now, _pause_account, _record_failure, process_key
 from mailing.mailings.services import mailing_submit
-from mailing.models import Attachment, Mailing, Message, Recipient, WorkerProcess
+from mailing.models import (
+    Attachment,
+    Mailing,
+    Message,
+    Recipient,
+    SendingAccount,
+    WorkerProcess,
+)
 from mailing.sending_accounts.hosts import connection_addresses
 from mailing.sending_accounts.smtp_errors import classify
 from tests.mailing.conftest import make_account, make_mailing
@@ -110,3 +117,19 @@ def test_a_submission_that_fails_half_way_leaves_nothing_behind(
         services.mailing_submit(mailing=mailing)
     assert not Message.objects.filter(mailing=mailing).exists()
     assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.DRAFT
+
+
+def test_a_refusal_of_credentials_changed_since_does_not_pause_the_account(sink):
+    """A run read the account, then an administrator saved new credentials ("Reconnecter", a
+    new password) before the old ones were refused: the refusal must not pause the account
+    the administrator just fixed. Refused again with the new ones, it pauses."""
+    account = make_account(sink)
+    read_by_the_run = SendingAccount.objects.get(pk=account.pk)
+    fixed = SendingAccount.objects.get(pk=account.pk)
+    fixed.password = "the new one"
+    fixed.save()
+    refused = DeliveryFailure(ErrorKind.AUTHENTICATION, "535 5.7.8 Authentication failed")
+    assert _pause_account(read_by_the_run, refused) is False
+    assert SendingAccount.objects.get(pk=account.pk).paused_reason == ""
+    assert _pause_account(SendingAccount.objects.get(pk=account.pk), refused) is True
+    assert "535 5.7.8" in SendingAccount.objects.get(pk=account.pk).paused_reason
